@@ -1,0 +1,103 @@
+# Shared set-up for bin/run and bin/test: an interpreter, system packages, a venv, Redis.
+# Sourced, not run. Safe to repeat: each step checks before it acts.
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV="$ROOT/.venv"
+DEBIAN_PACKAGES=(redis-server chromium fonts-liberation poppler-utils)
+
+say() { printf '\033[1m[candor]\033[0m %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+python_is_new_enough() {
+  "$1" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 12) else 1)' 2>/dev/null
+}
+
+find_python() {
+  local candidate
+  for candidate in python3.13 python3.12 python3; do
+    if command -v "$candidate" >/dev/null && python_is_new_enough "$candidate"; then
+      command -v "$candidate"; return 0
+    fi
+  done
+  local pyenv_root
+  pyenv_root=$(pyenv root 2>/dev/null || echo "$HOME/.pyenv")
+  for candidate in "$pyenv_root"/versions/3.13*/bin/python3 "$pyenv_root"/versions/3.12*/bin/python3; do
+    if [ -x "$candidate" ] && python_is_new_enough "$candidate"; then
+      echo "$candidate"; return 0
+    fi
+  done
+  return 1
+}
+
+ensure_debian_packages() {
+  local missing=() package
+  for package in "${DEBIAN_PACKAGES[@]}"; do
+    dpkg -s "$package" >/dev/null 2>&1 || missing+=("$package")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  [ "$(id -u)" -eq 0 ] || die "Please install these Debian packages first: ${missing[*]}"
+  say "installing ${missing[*]}"
+  apt-get update -qq >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+    "${missing[@]}" >/dev/null || die "apt-get could not install ${missing[*]}"
+}
+
+ensure_venv() {
+  local python stamp
+  if [ ! -x "$VENV/bin/python" ] || ! python_is_new_enough "$VENV/bin/python"; then
+    python=$(find_python) || die "Candor needs Python 3.12 or newer, and none was found \
+(looked for python3.13, python3.12 and pyenv's versions)."
+    say "creating a virtual environment with $python"
+    rm -rf "$VENV"
+    "$python" -m venv "$VENV"
+  fi
+  stamp=$(sha256sum "$ROOT/requirements.txt" | cut -d' ' -f1)
+  if [ "$(cat "$VENV/.requirements-sha" 2>/dev/null)" != "$stamp" ]; then
+    say "installing Python packages"
+    "$VENV/bin/pip" install -q --disable-pip-version-check -r "$ROOT/requirements.txt" \
+      2> >(grep -v "is ignored: it is neither" >&2) || die "pip install failed"
+    echo "$stamp" > "$VENV/.requirements-sha"
+  fi
+}
+
+# start_redis PORT DIR: a throwaway Redis on loopback, daemonized, its pidfile in DIR.
+start_redis() {
+  local port=$1 dir=$2
+  mkdir -p "$dir"
+  if redis-cli -p "$port" ping >/dev/null 2>&1; then
+    say "Redis already answers on port $port; using it"
+    return 0
+  fi
+  redis-server --port "$port" --bind 127.0.0.1 --daemonize yes \
+    --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir" \
+    --save '' --appendonly no >/dev/null || die "Redis did not start (see $dir/redis.log)"
+  for _ in $(seq 50); do
+    redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  die "Redis did not answer on port $port (see $dir/redis.log)"
+}
+
+stop_redis() {
+  local dir=$1
+  [ -f "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null
+  rm -f "$dir/redis.pid"
+}
+
+ensure_secret_key() {
+  local file="$ROOT/var/secret_key"
+  mkdir -p "$ROOT/var"
+  if [ ! -s "$file" ]; then
+    "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(50))' > "$file"
+    chmod 600 "$file"
+  fi
+  export DJANGO_SECRET_KEY
+  DJANGO_SECRET_KEY=$(cat "$file")
+}
+
+setup_all() {
+  ensure_debian_packages
+  ensure_venv
+  export PATH="$VENV/bin:$PATH"
+  export CANDOR_CHROMIUM=${CANDOR_CHROMIUM:-$(command -v chromium)}
+}

@@ -1,0 +1,8 @@
+from django.urls import include, path
+
+urlpatterns = [
+    path("", include("accounts.urls")),
+    path("", include("vendors.urls")),
+    path("", include("assessments.urls")),
+    path("", include("dashboards.urls")),
+]

@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from assessments.models import Assessment
+
+
+class Report(models.Model):
+    """A PDF summary of one assessment, printed in the background."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Printing"
+        DONE = "done", "Ready"
+        FAILED = "failed", "Failed"
+
+    assessment = models.ForeignKey(
+        Assessment, on_delete=models.CASCADE, related_name="reports"
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    file = models.FileField(upload_to="reports/", blank=True)
+    error = models.TextField(blank=True)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in (self.Status.DONE, self.Status.FAILED)
