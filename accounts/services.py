@@ -17,6 +17,8 @@ def user_signup(*, username: str, email: str, password: str, workspace_name: str
         username=username, email=email, password=password
     )
     workspace = Workspace.objects.create(name=workspace_name)
-    Membership.objects.create(user=user, workspace=workspace, role=Membership.Role.OWNER)
+    Membership.objects.create(
+        user=user, workspace=workspace, role=Membership.Role.OWNER
+    )
     logger.info("signup user=%s workspace=%s", user.pk, workspace.pk)
     return user

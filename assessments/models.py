@@ -62,14 +62,16 @@ class Question(models.Model):
     framework = models.ForeignKey(
         Framework, on_delete=models.CASCADE, related_name="questions"
     )
-    pillar = models.ForeignKey(Pillar, on_delete=models.CASCADE, related_name="questions")
+    pillar = models.ForeignKey(
+        Pillar, on_delete=models.CASCADE, related_name="questions"
+    )
     key = models.SlugField(max_length=60)
     order = models.PositiveSmallIntegerField()
     text = models.TextField()
     help_text = models.TextField(blank=True)
     kind = models.CharField(max_length=10, choices=Kind.choices)
     weight = models.FloatField(default=1)
-    # [{"value": str, "label": str, "score": 0-100, "red_flag": "" | "warning" | "blocker"}]
+    # [{"value": str, "label": str, "score": 0-100, "red_flag": ""|"warning"|"blocker"}]
     options = models.JSONField(default=list)
     indicators = models.JSONField(default=list)
     # Option values to pre-fill from public evidence: {"all": value, "some": value}.
@@ -120,7 +122,9 @@ class Assessment(models.Model):
     framework = models.ForeignKey(Framework, on_delete=models.PROTECT)
     profile = models.CharField(max_length=40)
     custom_weights = models.JSONField(default=dict, blank=True)
-    status = models.CharField(max_length=12, choices=Status.choices, default=Status.DRAFT)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.DRAFT
+    )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -164,7 +168,9 @@ class Answer(models.Model):
     # A string for single-valued kinds, a list of strings for multiple choice.
     value = models.JSONField(null=True, blank=True)
     tier = models.CharField(
-        max_length=24, choices=EvidenceTier.choices, default=EvidenceTier.VENDOR_ASSERTED
+        max_length=24,
+        choices=EvidenceTier.choices,
+        default=EvidenceTier.VENDOR_ASSERTED,
     )
     source_url = models.URLField(max_length=500, blank=True)
     note = models.TextField(blank=True)
@@ -196,7 +202,9 @@ class Answer(models.Model):
 class AnswerRevision(models.Model):
     """One change of an answer: who made it, when, and the values before and after."""
 
-    answer = models.ForeignKey(Answer, on_delete=models.CASCADE, related_name="revisions")
+    answer = models.ForeignKey(
+        Answer, on_delete=models.CASCADE, related_name="revisions"
+    )
     changed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
@@ -206,6 +214,9 @@ class AnswerRevision(models.Model):
 
     class Meta:
         ordering = ["-changed_at", "-pk"]
+
+    def __str__(self) -> str:
+        return f"revision of {self.answer_id} at {self.changed_at:%Y-%m-%d %H:%M}"
 
 
 class ScoreCard(models.Model):
@@ -217,6 +228,9 @@ class ScoreCard(models.Model):
     data = models.JSONField(default=dict)
     method_version = models.CharField(max_length=20)
     computed_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"score of assessment {self.assessment_id}"
 
 
 class EvidenceImport(models.Model):
@@ -254,3 +268,6 @@ class IndicatorDisclosure(models.Model):
 
     class Meta:
         indexes = [models.Index(fields=["evidence_import", "developer"])]
+
+    def __str__(self) -> str:
+        return f"{self.developer}: {self.indicator} = {self.score}"

@@ -77,3 +77,28 @@ def outsider_client(outsider) -> Client:
 @pytest.fixture
 def htmx_headers() -> dict[str, str]:
     return {"HX-Request": "true"}
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(
+    django_db_modify_db_settings_parallel_suffix, tmp_path_factory
+):
+    """Keep the SQLite test database in a file, so a worker process can share it."""
+    from django.conf import settings
+
+    database = settings.DATABASES["default"]
+    if database["ENGINE"] == "django.db.backends.sqlite3":
+        folder = tmp_path_factory.mktemp("database")
+        database.setdefault("TEST", {})["NAME"] = str(folder / "candor-test.sqlite3")
+
+
+@pytest.fixture
+def candor_v1(db):
+    """The built-in "Candor v1" framework, loaded (migrate normally did it already)."""
+    from assessments.frameworks import framework_load_builtin
+
+    return next(
+        framework
+        for framework in framework_load_builtin()
+        if (framework.key, framework.version) == ("candor", 1)
+    )

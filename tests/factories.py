@@ -58,3 +58,46 @@ class OfferingFactory(factory.django.DjangoModelFactory):
     vendor = factory.SubFactory(VendorFactory)
     name = factory.Sequence(lambda n: f"model-{n}")
     version = "2026-01"
+
+
+def _candor_framework():
+    """Return the latest Candor framework, loading the built-in files if needed."""
+    from assessments.frameworks import framework_latest, framework_load_builtin
+
+    if framework_latest("candor") is None:
+        framework_load_builtin()
+    return framework_latest("candor")
+
+
+class AssessmentFactory(factory.django.DjangoModelFactory):
+    """An assessment of a new offering against the latest Candor framework."""
+
+    class Meta:
+        model = "assessments.Assessment"
+
+    offering = factory.SubFactory(OfferingFactory)
+    workspace = factory.LazyAttribute(
+        lambda assessment: assessment.offering.vendor.workspace
+    )
+    framework = factory.LazyFunction(_candor_framework)
+    profile = "customer_facing"
+
+
+class AnswerFactory(factory.django.DjangoModelFactory):
+    """An answer choosing a question's first option (the framework's first question)."""
+
+    class Meta:
+        model = "assessments.Answer"
+
+    assessment = factory.SubFactory(AssessmentFactory)
+    question = factory.LazyAttribute(
+        lambda answer: answer.assessment.framework.questions.order_by(
+            "pillar__order", "order"
+        ).first()
+    )
+    value = factory.LazyAttribute(
+        lambda answer: (
+            answer.question.options[0]["value"] if answer.question.options else "text"
+        )
+    )
+    tier = "vendor_asserted"

@@ -40,7 +40,9 @@ class Vendor(models.Model):
 class Offering(models.Model):
     """One model or product of a vendor, at a version."""
 
-    vendor = models.ForeignKey(Vendor, on_delete=models.CASCADE, related_name="offerings")
+    vendor = models.ForeignKey(
+        Vendor, on_delete=models.CASCADE, related_name="offerings"
+    )
     name = models.CharField(max_length=120)
     version = models.CharField(max_length=60, blank=True)
     notes = models.TextField(blank=True)

@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+from pathlib import Path
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+
+from accounts.models import Membership
+from accounts.services import user_signup
+from assessments.frameworks import framework_latest
+from assessments.models import Answer, EvidenceTier, Question
+from assessments.public_evidence import (
+    FmtiFormatError,
+    evidence_import_create,
+    fmti_files_from_folder,
+)
+from assessments.services import assessment_rescore_request, assessment_start
+from vendors.models import Offering, Vendor
+
+logger = logging.getLogger(__name__)
+
+DEMO_USERNAME = "demo"
+DEMO_WORKSPACE = "Demo Startup"
+
+# Vendors the public index reports on: their answers come from public evidence only.
+INDEXED_VENDORS = [
+    ("Anthropic", "https://www.anthropic.com", "Claude"),
+    ("OpenAI", "https://openai.com", "GPT"),
+    ("Mistral", "https://mistral.ai", "Mistral Large"),
+]
+# A made-up vendor with a filled questionnaire, so the dashboard has every part to show.
+FICTIONAL_VENDOR = ("Northwind Models (fictional)", "Northwind Chat")
+
+
+class Command(BaseCommand):
+    help = "Create the demo workspace once, and print its login."
+
+    def handle(self, *args, **options) -> None:
+        password = _demo_password()
+        user = get_user_model().objects.filter(username=DEMO_USERNAME).first()
+        if user is None:
+            self._create_demo(password)
+        elif not user.check_password(password):
+            user.set_password(password)
+            user.save(update_fields=["password"])
+
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo login: username {DEMO_USERNAME!r}, password {password!r}"
+            )
+        )
+
+    @transaction.atomic
+    def _create_demo(self, password: str) -> None:
+        framework = framework_latest()
+        user = user_signup(
+            username=DEMO_USERNAME,
+            email="demo@example.com",
+            password=password,
+            workspace_name=DEMO_WORKSPACE,
+        )
+        workspace = Membership.objects.get(user=user).workspace
+
+        for name, website, offering_name in INDEXED_VENDORS:
+            vendor = Vendor.objects.create(
+                workspace=workspace, name=name, website=website
+            )
+            offering = Offering.objects.create(vendor=vendor, name=offering_name)
+            assessment_start(
+                offering=offering,
+                framework=framework,
+                profile="customer_facing",
+                user=user,
+            )
+        self._import_public_evidence(workspace, user)
+
+        name, offering_name = FICTIONAL_VENDOR
+        vendor = Vendor.objects.create(
+            workspace=workspace,
+            name=name,
+            notes="Made up for the demo: its answers are invented.",
+        )
+        offering = Offering.objects.create(
+            vendor=vendor, name=offering_name, version="3"
+        )
+        assessment = assessment_start(
+            offering=offering, framework=framework, profile="customer_facing", user=user
+        )
+        _answer_at_random(assessment, user)
+        logger.info("demo workspace created workspace=%s", workspace.pk)
+
+    def _import_public_evidence(self, workspace, user) -> None:
+        folder = Path(settings.CANDOR_FMTI_FOLDER)
+        if not folder.is_dir():
+            self.stdout.write(
+                f"No public index data at {folder}; the demo starts without it."
+            )
+            return
+        try:
+            summary = evidence_import_create(
+                workspace=workspace, files=fmti_files_from_folder(folder), user=user
+            )
+        except FmtiFormatError as error:
+            self.stdout.write(f"Public index data not imported: {error.problems[0]}")
+            return
+        self.stdout.write(
+            f"Imported {summary.evidence_import.edition}: "
+            f"{summary.answers_prefilled} answers pre-filled."
+        )
+
+
+def _demo_password() -> str:
+    """Return the demo password kept in the var folder, creating it on first use."""
+    path = Path(settings.MEDIA_ROOT).parent / "demo-password"
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(9))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+def _answer_at_random(assessment, user) -> None:
+    """Answer most scored questions, seeded so the demo is the same each time."""
+    chooser = random.Random(7)
+    questions = Question.objects.filter(framework=assessment.framework).exclude(
+        options=[]
+    )
+    tiers = [EvidenceTier.VENDOR_ASSERTED] * 3 + [EvidenceTier.INDEPENDENTLY_OBSERVED]
+    answers = []
+    for question in questions:
+        if chooser.random() < 0.15:
+            continue
+        option = chooser.choice(question.options)
+        value = (
+            [option["value"]]
+            if question.kind == Question.Kind.MULTI
+            else option["value"]
+        )
+        answers.append(
+            Answer(
+                assessment=assessment,
+                question=question,
+                value=value,
+                tier=chooser.choice(tiers),
+                note="Invented for the demo.",
+                answered_by=user,
+            )
+        )
+    Answer.objects.bulk_create(answers)
+    assessment_rescore_request(assessment)

@@ -1,0 +1,453 @@
+"""Reads for the assessment pages. Each section has one owner; add, don't rewrite."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Prefetch
+from django.utils import timezone
+from django.utils.timesince import timesince
+
+from assessments import scoring
+from assessments.models import (
+    Answer,
+    AnswerRevision,
+    Assessment,
+    EvidenceTier,
+    Pillar,
+    Question,
+    ScoreCard,
+)
+
+# --- Questionnaire -----------------------------------------------------------
+
+REVISIONS_SHOWN = 10
+ONE_MINUTE = datetime.timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class PillarProgress:
+    key: str
+    title: str
+    answered: int
+    applicable: int
+
+    @property
+    def percent(self) -> int:
+        if not self.applicable:
+            return 100
+        return round(100 * self.answered / self.applicable)
+
+    @property
+    def is_complete(self) -> bool:
+        return self.answered >= self.applicable
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """A save refused because someone saved a newer version of the answer first."""
+
+    answer: Answer | None
+    typed: dict[str, Any]
+    theirs_label: str = ""
+    mine_label: str = ""
+
+    @property
+    def who(self) -> str:
+        if self.answer is None:
+            return "Someone"
+        if self.answer.answered_by is None:
+            return "The public evidence import"
+        person = self.answer.answered_by
+        return person.get_full_name() or person.get_username()
+
+
+@dataclass(frozen=True)
+class RevisionRow:
+    """One change in an answer's history, said the way a person reads it."""
+
+    who: str
+    at: datetime.datetime
+    changes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class QuestionRow:
+    """One question as the questionnaire shows it, with what its form should hold."""
+
+    question: Question
+    number: int
+    answer: Answer | None
+    applicable: bool
+    depends_on_text: str = ""
+    depends_on_labels: tuple[str, ...] = ()
+    revisions: tuple[RevisionRow, ...] = ()
+    revision_count: int = 0
+    # What the inputs show: the stored answer, or what was typed when a save failed.
+    value: Any = None
+    tier: str = ""
+    source_url: str = ""
+    note: str = ""
+    version: int = 0
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    conflict: Conflict | None = None
+    just_saved: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.question.key
+
+    @property
+    def values(self) -> list[str]:
+        """The value as a list, so templates can test membership for any kind."""
+        if self.value in (None, ""):
+            return []
+        if isinstance(self.value, list):
+            return [str(item) for item in self.value]
+        return [str(self.value)]
+
+    @property
+    def depends_on_choices(self) -> str:
+        """The answers that make this question apply, as “A”, “B” or “C”."""
+        quoted = [f"“{label}”" for label in self.depends_on_labels]
+        if len(quoted) < 2:
+            return "".join(quoted)
+        return f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+    @property
+    def saved_ago(self) -> str:
+        if self.answer is None:
+            return ""
+        if self.just_saved or timezone.now() - self.answer.updated_at < ONE_MINUTE:
+            return "just now"
+        return f"{timesince(self.answer.updated_at)} ago"
+
+    @property
+    def unknown_values(self) -> list[str]:
+        """Typed values that are not options of the question (after a refused save)."""
+        if not self.question.options:
+            return []
+        known = {option["value"] for option in self.question.options}
+        return [value for value in self.values if value not in known]
+
+    @property
+    def is_answered(self) -> bool:
+        return self.answer is not None and self.answer.is_answered
+
+    def with_typed(self, typed: dict[str, Any], **changes) -> QuestionRow:
+        """Return the row showing what a person typed instead of the stored answer."""
+        return dataclasses.replace(
+            self,
+            value=typed.get("value"),
+            tier=typed.get("tier", self.tier),
+            source_url=typed.get("source_url", ""),
+            note=typed.get("note", ""),
+            **changes,
+        )
+
+
+def question_is_applicable(depends_on: dict, values_by_key: dict[str, Any]) -> bool:
+    """Say whether a question is asked, given the answers it may depend on."""
+    # Same rule as scoring._is_applicable, over model data rather than specs;
+    # the two must change together.
+    if not depends_on:
+        return True
+    value = values_by_key.get(depends_on["question"])
+    chosen = value if isinstance(value, list) else [value]
+    return any(item in depends_on["values"] for item in chosen)
+
+
+def _progress(
+    pillars: list[Pillar], questions: list[Question], values_by_key: dict[str, Any]
+) -> list[PillarProgress]:
+    counts = {pillar.pk: [0, 0] for pillar in pillars}
+    for question in questions:
+        if not question_is_applicable(question.depends_on, values_by_key):
+            continue
+        counts[question.pillar_id][1] += 1
+        if values_by_key.get(question.key) not in (None, "", []):
+            counts[question.pillar_id][0] += 1
+    return [
+        PillarProgress(
+            key=pillar.key,
+            title=pillar.title,
+            answered=counts[pillar.pk][0],
+            applicable=counts[pillar.pk][1],
+        )
+        for pillar in pillars
+    ]
+
+
+@dataclass(frozen=True)
+class Questionnaire:
+    pillars: list[PillarProgress]
+    pillar: Pillar
+    rows: list[QuestionRow]
+
+    @property
+    def current(self) -> PillarProgress:
+        return next(p for p in self.pillars if p.key == self.pillar.key)
+
+    @property
+    def answered(self) -> int:
+        return sum(p.answered for p in self.pillars)
+
+    @property
+    def applicable(self) -> int:
+        return sum(p.applicable for p in self.pillars)
+
+    def row(self, key: str) -> QuestionRow | None:
+        return next((row for row in self.rows if row.key == key), None)
+
+    def next_pillar(self) -> PillarProgress | None:
+        keys = [p.key for p in self.pillars]
+        index = keys.index(self.pillar.key)
+        return self.pillars[index + 1] if index + 1 < len(self.pillars) else None
+
+
+def questionnaire_for_assessment(
+    assessment: Assessment, *, pillar_key: str | None = None
+) -> Questionnaire:
+    """Return every pillar's progress and the chosen pillar's questions with answers.
+
+    Four queries however many questions: pillars, questions, answers and the
+    revisions of the chosen pillar's answers. An unknown ``pillar_key`` falls
+    back to the first pillar.
+    """
+    pillars = list(assessment.framework.pillars.order_by("order"))
+    questions = list(
+        Question.objects.filter(framework=assessment.framework).order_by(
+            "pillar__order", "order"
+        )
+    )
+    pillar = next((p for p in pillars if p.key == pillar_key), pillars[0])
+
+    answers = (
+        Answer.objects.filter(assessment=assessment)
+        .select_related("answered_by", "evidence_import")
+        .prefetch_related(
+            Prefetch(
+                "revisions",
+                queryset=AnswerRevision.objects.select_related("changed_by"),
+            )
+        )
+    )
+    # Only the chosen pillar's revisions are shown, so only those are fetched.
+    # Limitation: every revision of those answers is loaded to show the latest
+    # REVISIONS_SHOWN; an answer edited thousands of times would slow the page.
+    # A window function (ROW_NUMBER per answer) in the prefetch would cap it.
+    answers_by_question: dict[int, Answer] = {}
+    for answer in answers.filter(question__pillar=pillar):
+        answers_by_question[answer.question_id] = answer
+    values_by_key = dict(
+        Answer.objects.filter(assessment=assessment).values_list(
+            "question__key", "value"
+        )
+    )
+
+    by_key = {question.key: question for question in questions}
+    rows = [
+        _row(question, answers_by_question.get(question.pk), values_by_key, by_key)
+        for question in questions
+        if question.pillar_id == pillar.pk
+    ]
+    return Questionnaire(
+        pillars=_progress(pillars, questions, values_by_key), pillar=pillar, rows=rows
+    )
+
+
+def _row(
+    question: Question,
+    answer: Answer | None,
+    values_by_key: dict[str, Any],
+    by_key: dict[str, Question],
+) -> QuestionRow:
+    depends_on_text = ""
+    depends_on_labels: tuple[str, ...] = ()
+    if question.depends_on:
+        target = by_key.get(question.depends_on["question"])
+        if target is not None:
+            depends_on_text = target.text
+            depends_on_labels = tuple(
+                target.option_label(value) for value in question.depends_on["values"]
+            )
+    all_revisions = list(answer.revisions.all()) if answer else []
+    revisions = tuple(
+        _revision_row(question, revision)
+        for revision in all_revisions[:REVISIONS_SHOWN]
+    )
+    return QuestionRow(
+        question=question,
+        number=question.order,
+        answer=answer,
+        applicable=question_is_applicable(question.depends_on, values_by_key),
+        depends_on_text=depends_on_text,
+        depends_on_labels=depends_on_labels,
+        revisions=revisions,
+        revision_count=len(all_revisions),
+        value=answer.value if answer else None,
+        tier=answer.tier if answer else "vendor_asserted",
+        source_url=answer.source_url if answer else "",
+        note=answer.note if answer else "",
+        version=answer.version if answer else 0,
+    )
+
+
+def questionnaire_dependents(
+    questionnaire: Questionnaire, question: Question
+) -> list[QuestionRow]:
+    """Return the rows on the page whose applicability hangs on ``question``."""
+    return [
+        row
+        for row in questionnaire.rows
+        if row.question.depends_on.get("question") == question.key
+    ]
+
+
+def answer_value_label(question: Question, value: Any) -> str:
+    """Say an answer's value in words: option labels for choices, else as typed."""
+    if value in (None, "", []):
+        return "No answer"
+    if isinstance(value, list):
+        return ", ".join(question.option_label(str(item)) for item in value)
+    if question.options:
+        return question.option_label(str(value))
+    return str(value)
+
+
+def _revision_row(question: Question, revision: AnswerRevision) -> RevisionRow:
+    old, new = revision.old or {}, revision.new or {}
+    changes = []
+    if old.get("value") != new.get("value"):
+        before = answer_value_label(question, old.get("value"))
+        after = answer_value_label(question, new.get("value"))
+        changes.append(after if not old else f"{before} → {after}")
+    if old and old.get("tier") != new.get("tier"):
+        tiers = dict(EvidenceTier.choices)
+        changes.append(
+            f"evidence {tiers.get(old.get('tier'), '—')} → "
+            f"{tiers.get(new.get('tier'), '—')}"
+        )
+    if old.get("source_url", "") != new.get("source_url", ""):
+        changes.append("source changed" if new.get("source_url") else "source removed")
+    if old.get("note", "") != new.get("note", ""):
+        changes.append("note changed" if new.get("note") else "note removed")
+    if revision.changed_by is not None:
+        who = revision.changed_by.get_full_name() or revision.changed_by.get_username()
+    elif new.get("evidence_import"):
+        who = "Public evidence import"
+    else:
+        who = "Someone"
+    return RevisionRow(who=who, at=revision.changed_at, changes=tuple(changes))
+
+
+# --- Scoring -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScoringInputs:
+    """Everything ``scoring.score_assessment`` needs, as plain data."""
+
+    pillars: tuple[scoring.PillarSpec, ...]
+    questions: tuple[scoring.QuestionSpec, ...]
+    answers: tuple[scoring.AnswerInput, ...]
+    profile_weights: dict[str, float]
+    measured: tuple[scoring.MeasuredInput, ...] = ()
+
+
+def assessment_profile_weights(assessment: Assessment) -> dict[str, float]:
+    """Return the pillar weights of the assessment's use-case profile."""
+    if assessment.profile == "custom" and assessment.custom_weights:
+        weights = assessment.custom_weights
+    else:
+        profile = assessment.framework.profiles.get(assessment.profile, {})
+        weights = profile.get("weights", {})
+    cleaned = {}
+    for key, weight in weights.items():
+        try:
+            cleaned[key] = max(0.0, float(weight))
+        except (TypeError, ValueError):
+            cleaned[key] = 0.0
+    return cleaned
+
+
+QUESTION_SPEC_FIELDS = (
+    "key",
+    "pillar__key",
+    "text",
+    "weight",
+    "kind",
+    "options",
+    "depends_on",
+)
+
+
+def assessment_scoring_inputs(assessment: Assessment) -> ScoringInputs:
+    """Read the assessment's framework and answers as scoring inputs in three queries.
+
+    Limitation: measured items from evaluation runs are not read yet, because
+    runs do not exist in this build; once they do, the latest completed run's
+    metrics belong in ``measured``.
+    """
+    framework = assessment.framework
+    pillars = tuple(
+        scoring.PillarSpec(key=key, title=title)
+        for key, title in framework.pillars.order_by("order").values_list(
+            "key", "title"
+        )
+    )
+    question_rows = (
+        Question.objects.filter(framework=framework)
+        .order_by("pillar__order", "order")
+        .values(*QUESTION_SPEC_FIELDS)
+    )
+    questions = tuple(_question_spec(row) for row in question_rows)
+    answers = tuple(
+        scoring.AnswerInput(question=key, value=value, tier=tier)
+        for key, value, tier in Answer.objects.filter(
+            assessment=assessment
+        ).values_list("question__key", "value", "tier")
+    )
+    return ScoringInputs(
+        pillars=pillars,
+        questions=questions,
+        answers=answers,
+        profile_weights=assessment_profile_weights(assessment),
+    )
+
+
+def _question_spec(row: dict[str, Any]) -> scoring.QuestionSpec:
+    depends_on = row["depends_on"] or None
+    return scoring.QuestionSpec(
+        key=row["key"],
+        pillar=row["pillar__key"],
+        text=row["text"],
+        weight=row["weight"],
+        kind=row["kind"],
+        options=tuple(
+            scoring.OptionSpec(
+                value=option["value"],
+                label=option["label"],
+                score=option["score"],
+                red_flag=option.get("red_flag", ""),
+            )
+            for option in row["options"]
+        ),
+        depends_on=(
+            (depends_on["question"], tuple(depends_on["values"]))
+            if depends_on
+            else None
+        ),
+    )
+
+
+def assessment_scorecard(assessment: Assessment) -> dict[str, Any] | None:
+    """Return the stored score (``dataclasses.asdict(ScoreResult)``) or None."""
+    return (
+        ScoreCard.objects.filter(assessment=assessment)
+        .values_list("data", flat=True)
+        .first()
+    )
