@@ -60,6 +60,10 @@ ensure_venv() {
   fi
 }
 
+free_port() {
+  "$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
 # start_redis PORT DIR: a throwaway Redis on loopback, daemonized, its pidfile in DIR.
 start_redis() {
   local port=$1 dir=$2
