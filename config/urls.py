@@ -4,5 +4,6 @@ urlpatterns = [
     path("", include("accounts.urls")),
     path("", include("vendors.urls")),
     path("", include("assessments.urls")),
+    path("", include("evals.urls")),
     path("", include("dashboards.urls")),
 ]
