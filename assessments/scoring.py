@@ -1,6 +1,7 @@
 """Score an assessment from plain data: no ORM, no I/O, deterministic.
 
-Method, version 1:
+Method, version 3 (version 1 had no contradictions; version 2 graded any
+coverage):
 - A question's score is its chosen option's 0-100 value (multiple choice: the
   sum of the chosen options' values, capped at 100). "Unknown" and "not
   disclosed" options carry 0: for a founder, silence is information.
@@ -11,13 +12,18 @@ Method, version 1:
   provisional score rather than a falsely low one. An answer naming no known
   option counts as unanswered.
 - A pillar's claimed score is the weighted mean of its answered, scored
-  questions. Measured items (0-100, from evaluation runs) form the measured
+  questions. Measured items (0-100, from the metrics of the offering's latest
+  completed evaluation run, mapped by ``evals.measures``) form the measured
   half; the pillar score is the weighted mean of both halves' items together.
 - Overall is the weighted mean of pillar scores, with the weights of the
   assessment's use-case profile; pillars with no score or zero weight drop out.
 - Scores are rounded to one decimal, and the grade is read from the rounded
   overall so that the number shown and the grade never disagree.
-- Grades: A >= 85, B >= 70, C >= 55, D >= 40, else F.
+- Grades: A >= 85, B >= 70, C >= 55, D >= 40, else F. A grade (and so a
+  recommended decision) is given only once answers cover at least half of the
+  weight of the applicable scored questions: three favourable answers out of
+  forty must not read as an A. Below that the overall score is still shown,
+  marked provisional.
 - Evidence mix: each tier's share of the weighted points behind the claimed
   score (per pillar; overall, each pillar's share weighted as in the overall
   score). Shares sum to 1, or are all 0 when no points were claimed. An unknown
@@ -28,6 +34,11 @@ Method, version 1:
 - Recommended decision: A or B approve, C or D approve with conditions, F
   reject, none without an overall score. A blocker red flag caps the
   recommended decision at "approve with conditions".
+- Contradictions: an applicable answer that claims good behaviour, refuted by
+  a measured item whose 95% interval lies beyond a threshold (the rules and
+  the table of claims are in ``assessments.contradictions``), in framework
+  order. Contradictions are reported; they do not change the score, which
+  already counts the measured item once.
 """
 
 from __future__ import annotations
@@ -35,7 +46,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-METHOD_VERSION = "1"
+from assessments.contradictions import Contradiction, contradictions_find
+
+METHOD_VERSION = "3"
+
+# Share of the applicable scored questions' weight that must be answered for a grade.
+MIN_COVERAGE_FOR_GRADE = 0.5
 
 TIERS = ("vendor_asserted", "publicly_disclosed", "independently_observed")
 
@@ -88,13 +104,25 @@ class AnswerInput:
 
 @dataclass(frozen=True)
 class MeasuredInput:
-    """A metric from an evaluation run, already mapped to 0-100 (higher is better)."""
+    """A metric from an evaluation run, already mapped to 0-100 (higher is better).
+
+    The rate it was mapped from travels with it, so that contradictions can cite
+    what was measured: ``successes`` of ``n`` samples showed the behaviour the
+    metric counts, ``low``-``high`` is the rate's 95% Wilson interval.
+    """
 
     pillar: str
     key: str
     label: str
     score: float
     weight: float = 1.0
+    family: str = ""
+    successes: int = 0
+    n: int = 0
+    rate: float | None = None
+    low: float | None = None
+    high: float | None = None
+    higher_is_better: bool = True
 
 
 @dataclass
@@ -131,6 +159,9 @@ class ScoreResult:
     answered: int
     applicable: int
     recommended_decision: str | None  # "approve", "conditions", "reject"
+    contradictions: list[Contradiction] = field(default_factory=list)
+    # Answered share (0-1) of the applicable scored questions' weight.
+    coverage: float = 0.0
 
 
 @dataclass
@@ -143,6 +174,7 @@ class _PillarTally:
     measured_weight: float = 0.0
     answered: int = 0
     applicable: int = 0
+    applicable_weight: float = 0.0
     tier_points: dict[str, float] = field(
         default_factory=lambda: dict.fromkeys(TIERS, 0.0)
     )
@@ -178,14 +210,17 @@ def score_assessment(
 ) -> ScoreResult:
     """Score one assessment; ``questions`` come in framework order."""
     answers_by_question = {answer.question: answer for answer in answers}
+    measured = list(measured)
     tallies = {pillar.key: _PillarTally() for pillar in pillars}
     red_flags: list[RedFlag] = []
     unanswered: list[str] = []
+    applicable: list[QuestionSpec] = []
 
     for question in questions:
         tally = tallies.get(question.pillar)
         if tally is None or not _is_applicable(question, answers_by_question):
             continue
+        applicable.append(question)
         answer = answers_by_question.get(question.key)
         chosen = _chosen_options(question, answer)
         red_flags.extend(
@@ -202,6 +237,7 @@ def score_assessment(
         if not question.is_scored:
             continue
         tally.applicable += 1
+        tally.applicable_weight += question.weight
         if not chosen:
             unanswered.append(question.key)
             continue
@@ -225,7 +261,8 @@ def score_assessment(
     evidence_mix = _overall_evidence_mix(pillar_results, tallies, profile_weights)
     # A stable sort keeps framework order within each severity.
     red_flags.sort(key=lambda flag: flag.severity != "blocker")
-    grade = grade_for(overall)
+    coverage = _coverage(tallies.values())
+    grade = grade_for(overall) if coverage >= MIN_COVERAGE_FOR_GRADE else None
     return ScoreResult(
         method_version=METHOD_VERSION,
         overall=overall,
@@ -238,7 +275,18 @@ def score_assessment(
         answered=sum(tally.answered for tally in tallies.values()),
         applicable=sum(tally.applicable for tally in tallies.values()),
         recommended_decision=recommended_decision(grade, red_flags),
+        contradictions=contradictions_find(applicable, answers_by_question, measured),
+        coverage=coverage,
     )
+
+
+def _coverage(tallies: Iterable[_PillarTally]) -> float:
+    tallies = list(tallies)
+    applicable_weight = sum(tally.applicable_weight for tally in tallies)
+    if applicable_weight <= 0:
+        return 0.0
+    answered_weight = sum(tally.claimed_weight for tally in tallies)
+    return round(answered_weight / applicable_weight, 4)
 
 
 def _is_applicable(

@@ -10,6 +10,7 @@ import pytest
 
 from assessments.scoring import (
     METHOD_VERSION,
+    MIN_COVERAGE_FOR_GRADE,
     TIERS,
     AnswerInput,
     MeasuredInput,
@@ -720,8 +721,48 @@ def test_random_assessments_keep_the_invariants(seed):
         assert total == pytest.approx(1.0) or total == 0
         assert item.score is None or 0 <= item.score <= 100
     assert result.overall is None or 0 <= result.overall <= 100
-    assert result.grade == grade_for(result.overall)
+    graded = result.coverage >= MIN_COVERAGE_FOR_GRADE
+    assert result.grade == (grade_for(result.overall) if graded else None)
+    assert 0 <= result.coverage <= 1
     assert result.answered + len(result.unanswered) == result.applicable
+
+
+# --- Coverage --------------------------------------------------------------
+
+
+def test_few_favourable_answers_give_a_provisional_score_but_no_grade():
+    questions = [yes_no(f"q{i}") for i in range(10)]
+    answers = [answer("q0", "yes"), answer("q1", "yes"), answer("q2", "yes")]
+
+    result = score_assessment(PILLARS, questions, answers, EQUAL)
+
+    assert result.overall == 100
+    assert result.coverage == pytest.approx(0.3)
+    assert result.grade is None
+    assert result.recommended_decision is None
+
+
+def test_half_of_the_weight_answered_earns_a_grade():
+    questions = [yes_no("heavy", weight=3), yes_no("light", weight=1)]
+    questions += [yes_no("other", weight=2)]
+
+    result = score_assessment(PILLARS, questions, [answer("heavy", "yes")], EQUAL)
+
+    assert result.coverage == pytest.approx(0.5)
+    assert result.grade == "A"
+    assert result.recommended_decision == "approve"
+
+
+def test_coverage_is_measured_by_weight_not_by_count():
+    questions = [yes_no("heavy", weight=3), yes_no("a"), yes_no("b"), yes_no("c")]
+
+    result = score_assessment(
+        PILLARS, questions, [answer(key, "no") for key in "abc"], EQUAL
+    )
+
+    assert result.answered == 3
+    assert result.coverage == pytest.approx(0.5)
+    assert result.grade == "F"
 
 
 # --- Result shape ----------------------------------------------------------
