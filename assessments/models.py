@@ -136,6 +136,7 @@ class Assessment(models.Model):
     # Set when answers changed after the last scoring; cleared by the task that
     # claims the rescoring. See assessments.services.assessment_rescore_request.
     rescore_pending = models.BooleanField(default=False)
+    rescore_requested_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from accounts.models import Workspace
 from assessments import services
+from assessments.frameworks import UNKNOWN_VALUES
 from assessments.models import (
     Answer,
     AnswerRevision,
@@ -155,6 +156,9 @@ class ImportSummary:
     matched_vendors: tuple[str, ...]
     assessments_prefilled: int
     answers_prefilled: int
+    # True when the files held exactly the workspace's latest import, which
+    # was then used again instead of storing the same rows twice.
+    already_imported: bool = False
 
 
 # --- Reading files ---------------------------------------------------------
@@ -265,7 +269,9 @@ class _Scores:
 def _parse_indicators(
     file: FmtiFile, edition: EditionFormat, problems: list[str]
 ) -> list[Indicator]:
-    table = _read_table(file, problems, edition.indicator_columns, "indicators")
+    table = _read_table(
+        file, problems, edition.indicator_columns, "indicators", edition
+    )
     if table is None:
         return []
 
@@ -292,7 +298,7 @@ def _parse_scores(
     problems: list[str],
 ) -> _Scores:
     scores = _Scores(developers=[], values={}, lines={})
-    table = _read_table(file, problems)
+    table = _read_table(file, problems, role="scores", edition=edition)
     if table is None:
         return scores
     index_column = edition.score_index_column
@@ -304,6 +310,13 @@ def _parse_scores(
         )
         return scores
     developers = [column for column in table.header if column != index_column]
+    if set(developers) & (edition.indicator_columns | edition.report_columns):
+        problems.append(
+            f"{file.name} does not have the columns of a {_edition_date(edition)} "
+            f"scores file: expected {index_column!r} and one column per developer; "
+            f"found {_names(table.header)}."
+        )
+        return scores
     unnamed = [str(i + 1) for i, column in enumerate(table.header) if not column]
     repeated = sorted({c for c in table.header if c and table.header.count(c) > 1})
     if unnamed or repeated or not developers:
@@ -319,6 +332,7 @@ def _parse_scores(
     scores.developers = developers
     scores.values = {developer: {} for developer in developers}
     unknown: list[str] = []
+    bad_cells: dict[str, list[str]] = {developer: [] for developer in developers}
     for line, row in table.rows:
         name = row[index_column]
         if known and name not in known:
@@ -331,13 +345,33 @@ def _parse_scores(
         for developer in developers:
             score = _score(row[developer])
             if score is None:
-                problems.append(
+                bad_cells[developer].append(
                     f"{file.name}, line {line}: the score of {developer} for {name!r} "
                     f"is {_cell(row[developer])}; scores must be 0 or 1."
                 )
             else:
                 scores.values[developer][name] = score
-    if unknown:
+    # A column without a single score is not a developer's column at all (a
+    # file of another edition, or another file); one line says so instead of
+    # one per cell.
+    scoreless = [d for d in developers if scores.lines and not scores.values[d]]
+    if scoreless:
+        problems.append(
+            f"{file.name}: the columns {_names(scoreless)} hold no scores of 0 or "
+            f"1 (the first is {_cell(_first_value(table, scoreless[0]))}). A scores "
+            f"file of the {_edition_date(edition)} edition has {index_column!r} "
+            "and one column per developer, with 0 or 1 in every cell."
+        )
+    for developer in developers:
+        if developer not in scoreless:
+            problems.extend(bad_cells[developer])
+    if unknown and known and not scores.lines:
+        problems.append(
+            f"None of the {len(unknown)} indicators in {file.name} is in the "
+            f"indicators file (for example {_names(unknown[:3])}); are the two "
+            "files from the same edition?"
+        )
+    elif unknown:
         problems.append(
             f"{file.name} names indicators that are not in the indicators file: "
             f"{_names(unknown)}."
@@ -360,7 +394,7 @@ def _parse_reports(
     reports: dict[str, dict[str, Disclosure]] = {}
     report_files: dict[str, str] = {}
     for file in files.reports:
-        table = _read_table(file, problems, edition.report_columns, "report")
+        table = _read_table(file, problems, edition.report_columns, "report", edition)
         if table is None:
             continue
         if not scores.developers:
@@ -445,6 +479,7 @@ def _read_table(
     problems: list[str],
     columns: frozenset[str] | None = None,
     role: str = "",
+    edition: EditionFormat = FMTI_DEC2025,
 ) -> _Table | None:
     """Read a CSV file whole, checking its columns first when they are fixed."""
     text = _decode(file, problems)
@@ -456,6 +491,10 @@ def _read_table(
     reader = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = [column.strip() for column in next(reader, [])]
+        kind = _header_kind(header, edition)
+        if role and kind and kind != role:
+            problems.append(_wrong_file(file, role, kind, edition))
+            return None
         if columns is not None and not _has_columns(
             file, header, columns, role, problems
         ):
@@ -533,6 +572,49 @@ def _has_columns(
     return False
 
 
+def _header_kind(header: list[str], edition: EditionFormat) -> str:
+    """Name the edition's file whose columns a header has, or return ""."""
+    columns = set(header)
+    if columns == edition.indicator_columns:
+        return "indicators"
+    if columns == edition.report_columns:
+        return "report"
+    index = edition.score_index_column
+    others = columns - {index}
+    fixed = edition.indicator_columns | edition.report_columns
+    if index in columns and others and not others & fixed:
+        return "scores"
+    return ""
+
+
+def _wrong_file(file: FmtiFile, role: str, kind: str, edition: EditionFormat) -> str:
+    """Say that a file has the columns of another file of the edition."""
+    names = {
+        "indicators": f"the indicators file ({edition.indicators_files[0]})",
+        "scores": f"the scores file ({edition.scores_files[0]})",
+        "report": "a developer report (such as OpenAI.csv)",
+    }
+    given = "a developer report" if role == "report" else f"the {role} file"
+    if {role, kind} == {"indicators", "scores"}:
+        advice = "were the two files swapped?"
+    elif kind == "report":
+        advice = "upload it under the developer reports instead."
+    else:
+        advice = f"upload it as {names[kind].split(' (')[0]} instead."
+    return (
+        f"{file.name} was given as {given} but has the columns of {names[kind]} "
+        f"— {advice}"
+    )
+
+
+def _edition_date(edition: EditionFormat) -> str:
+    return edition.name.removeprefix("FMTI ")
+
+
+def _first_value(table: _Table, column: str) -> str:
+    return next((row[column] for _line, row in table.rows if row[column]), "")
+
+
 def _report_developer(
     file_name: str, developers: list[str], edition: EditionFormat
 ) -> str | None:
@@ -592,6 +674,17 @@ def evidence_import_create(
     edition = fmti_parse(files)
 
     with transaction.atomic():
+        # Imports into one workspace take turns, so two uploads of the same
+        # files cannot both find that edition not imported yet.
+        list(
+            Workspace.objects.select_for_update()
+            .filter(pk=workspace.pk)
+            .values_list("pk", flat=True)
+        )
+        existing = _latest_import_if_same(workspace, edition)
+        if existing is not None:
+            return _import_again(workspace, existing, edition)
+
         evidence_import = EvidenceImport.objects.create(
             workspace=workspace,
             edition=edition.format.name,
@@ -610,25 +703,9 @@ def evidence_import_create(
             )
             for d in edition.disclosures
         )
-        by_developer = _by_developer(edition.disclosures)
-        matched: list[str] = []
-        assessments = answers = 0
-        for vendor in _matching_vendors(workspace, by_developer):
-            matched.append(vendor.name)
-            developer = _developer_for(vendor.name, by_developer)
-            for assessment in _open_assessments(workspace.pk).filter(
-                offering__vendor=vendor
-            ):
-                changed = _prefill(
-                    assessment,
-                    evidence_import,
-                    developer,
-                    by_developer[developer],
-                    reported=developer in edition.reported_developers,
-                )
-                if changed:
-                    assessments += 1
-                    answers += changed
+        matched, assessments, answers = _prefill_workspace(
+            workspace, evidence_import, edition
+        )
 
     logger.info(
         "evidence_import=%s workspace=%s edition=%r developers=%s vendors=%s "
@@ -651,6 +728,95 @@ def evidence_import_create(
         assessments_prefilled=assessments,
         answers_prefilled=answers,
     )
+
+
+def _latest_import_if_same(
+    workspace: Workspace, edition: FmtiEdition
+) -> EvidenceImport | None:
+    """Return the workspace's latest import if it holds exactly this edition."""
+    # Only the latest counts: importing an older edition again after a newer
+    # one makes it the one new assessments are pre-filled from, a real change.
+    latest = (
+        EvidenceImport.objects.filter(workspace=workspace)
+        .order_by("-created_at", "-pk")
+        .first()
+    )
+    if latest is None or latest.edition != edition.format.name:
+        return None
+    if latest.disclosures.count() != len(edition.disclosures):
+        return None
+    stored = set(latest.disclosures.values_list(*_DISCLOSURE_FIELDS))
+    parsed = {
+        tuple(getattr(disclosure, name) for name in _DISCLOSURE_FIELDS)
+        for disclosure in edition.disclosures
+    }
+    return latest if stored == parsed else None
+
+
+_DISCLOSURE_FIELDS = (
+    "developer",
+    "indicator",
+    "score",
+    "disclosure",
+    "justification",
+    "references",
+)
+
+
+def _import_again(
+    workspace: Workspace, evidence_import: EvidenceImport, edition: FmtiEdition
+) -> ImportSummary:
+    # Nothing is stored twice, but assessments opened or reopened since, and
+    # vendors renamed to match, are still pre-filled from the stored rows.
+    matched, assessments, answers = _prefill_workspace(
+        workspace, evidence_import, edition
+    )
+    logger.info(
+        "evidence_import=%s workspace=%s edition=%r already imported; "
+        "assessments=%s answers=%s",
+        evidence_import.pk,
+        workspace.pk,
+        edition.format.name,
+        assessments,
+        answers,
+    )
+    return ImportSummary(
+        evidence_import=evidence_import,
+        developers=len(edition.developers),
+        reports=len(edition.reported_developers),
+        indicators=len(edition.indicators),
+        disclosures=len(edition.disclosures),
+        matched_vendors=tuple(matched),
+        assessments_prefilled=assessments,
+        answers_prefilled=answers,
+        already_imported=True,
+    )
+
+
+def _prefill_workspace(
+    workspace: Workspace, evidence_import: EvidenceImport, edition: FmtiEdition
+) -> tuple[list[str], int, int]:
+    """Pre-fill the open assessments of matching vendors; count what changed."""
+    by_developer = _by_developer(edition.disclosures)
+    matched: list[str] = []
+    assessments = answers = 0
+    for vendor in _matching_vendors(workspace, by_developer):
+        matched.append(vendor.name)
+        developer = _developer_for(vendor.name, by_developer)
+        for assessment in _open_assessments(workspace.pk).filter(
+            offering__vendor=vendor
+        ):
+            changed = _prefill(
+                assessment,
+                evidence_import,
+                developer,
+                by_developer[developer],
+                reported=developer in edition.reported_developers,
+            )
+            if changed:
+                assessments += 1
+                answers += changed
+    return matched, assessments, answers
 
 
 def public_evidence_prefill(assessment: Assessment) -> int:
@@ -744,12 +910,17 @@ def _proposal(
     reported: bool,
 ) -> _Proposal | None:
     names = list(question.indicators)
-    disclosed = [n for n in names if n in disclosures and disclosures[n].score == 1]
-    if not disclosed:
-        # Silence in the index is left for the founder to ask the vendor about.
+    if not any(n in disclosures for n in names):
         return None
-    key = "all" if len(disclosed) == len(names) else "some"
-    value = question.public_evidence.get(key)
+    disclosed = [n for n in names if n in disclosures and disclosures[n].score == 1]
+    if disclosed:
+        key = "all" if len(disclosed) == len(names) else "some"
+        value = question.public_evidence.get(key)
+    else:
+        # Silence is information: the index looked and found no disclosure, which
+        # scores 0 like any "not disclosed" answer instead of leaving a gap that
+        # would let a few disclosures read as a good grade.
+        value = _undisclosed_value(question)
     if value in (None, "", []):
         return None
     missing = [n for n in names if n not in disclosures]
@@ -780,6 +951,14 @@ def _proposal(
     )
 
 
+def _undisclosed_value(question: Question) -> str | None:
+    """Return the question's "unknown / not disclosed" option value, if it has one."""
+    for option in question.options:
+        if option["value"] in UNKNOWN_VALUES:
+            return option["value"]
+    return None
+
+
 def _note(
     names: list[str],
     disclosures: Mapping[str, Disclosure | IndicatorDisclosure],
@@ -794,7 +973,8 @@ def _note(
     absent = [n for n in names if n not in disclosures]
 
     lines = [f"{evidence_import.edition} on {developer}."]
-    lines.append(f"Disclosed: {'; '.join(disclosed)}.")
+    if disclosed:
+        lines.append(f"Disclosed: {'; '.join(disclosed)}.")
     if withheld:
         lines.append(f"Not disclosed: {'; '.join(withheld)}.")
     if absent:
@@ -876,8 +1056,9 @@ def _apply(
 def _may_prefill(answer: Answer) -> bool:
     """Only an empty answer or one an earlier import wrote may be (re)filled."""
     # Limitation: an answer an earlier import filled stays as it was when a newer
-    # edition scores all its indicators 0; clearing it would need a "withdrawn"
-    # state the questionnaire does not have yet.
+    # edition drops its indicators altogether (scoring them 0 does update it, to
+    # "not disclosed"); clearing it would need a "withdrawn" state the
+    # questionnaire does not have yet.
     if answer.answered_by_id is not None:
         return False
     if answer.evidence_import_id is not None:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.core.exceptions import NON_FIELD_ERRORS
 from django.db.models import Prefetch
 from django.utils import timezone
+from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
 from assessments import scoring
@@ -21,11 +24,21 @@ from assessments.models import (
     Question,
     ScoreCard,
 )
+from evals.measures import measured_inputs
+from evals.selectors import latest_completed_run
 
 # --- Questionnaire -----------------------------------------------------------
 
 REVISIONS_SHOWN = 10
 ONE_MINUTE = datetime.timedelta(minutes=1)
+# The answer's fields in the order the form shows them, as a person names them.
+ANSWER_FIELD_LABELS = {
+    "value": "Answer",
+    "tier": "Evidence",
+    "source_url": "Source",
+    "note": "Note",
+}
+RADIO_KINDS = (Question.Kind.YES_NO, Question.Kind.CHOICE, Question.Kind.SCALE)
 
 
 @dataclass(frozen=True)
@@ -47,13 +60,26 @@ class PillarProgress:
 
 
 @dataclass(frozen=True)
+class ConflictField:
+    """One field on which the newer stored answer and this person's version differ."""
+
+    label: str
+    theirs: str
+    mine: str
+
+
+@dataclass(frozen=True)
 class Conflict:
-    """A save refused because someone saved a newer version of the answer first."""
+    """A save refused because someone saved a newer version of the answer first.
+
+    ``differences`` lists every field "Use mine" would change; ``kept`` names
+    the fields the other person changed and this person did not, which stay
+    as the other person saved them whichever is chosen.
+    """
 
     answer: Answer | None
-    typed: dict[str, Any]
-    theirs_label: str = ""
-    mine_label: str = ""
+    differences: tuple[ConflictField, ...] = ()
+    kept: tuple[str, ...] = ()
 
     @property
     def who(self) -> str:
@@ -63,6 +89,18 @@ class Conflict:
             return "The public evidence import"
         person = self.answer.answered_by
         return person.get_full_name() or person.get_username()
+
+    @property
+    def kept_sentence(self) -> str:
+        """Say which of the other person's changes stay whichever side is chosen."""
+        if not self.kept:
+            return ""
+        listed = self.kept[-1]
+        if len(self.kept) > 1:
+            listed = f"{', '.join(self.kept[:-1])} and {listed}"
+        one = len(self.kept) == 1
+        stay, them = ("stays", "it") if one else ("stay", "them")
+        return f"The {listed} they saved {stay} either way: you did not change {them}."
 
 
 @dataclass(frozen=True)
@@ -84,6 +122,7 @@ class QuestionRow:
     applicable: bool
     depends_on_text: str = ""
     depends_on_labels: tuple[str, ...] = ()
+    depends_on_kind: str = ""
     revisions: tuple[RevisionRow, ...] = ()
     revision_count: int = 0
     # What the inputs show: the stored answer, or what was typed when a save failed.
@@ -92,6 +131,9 @@ class QuestionRow:
     source_url: str = ""
     note: str = ""
     version: int = 0
+    # The field values the form was rendered from, posted back with every save
+    # so that the save changes only what the person changed.
+    base: dict[str, Any] = field(default_factory=dict)
     errors: dict[str, list[str]] = field(default_factory=dict)
     conflict: Conflict | None = None
     just_saved: bool = False
@@ -111,11 +153,57 @@ class QuestionRow:
 
     @property
     def depends_on_choices(self) -> str:
-        """The answers that make this question apply, as “A”, “B” or “C”."""
-        quoted = [f"“{label}”" for label in self.depends_on_labels]
-        if len(quoted) < 2:
-            return "".join(quoted)
-        return f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+        """The answers that make this question apply, as A, B or C.
+
+        Short labels read as words (Yes or Partly); longer ones are quoted so
+        that commas inside a label do not run into the list.
+        """
+        labels = list(self.depends_on_labels)
+        if any("," in label or len(label.split()) > 3 for label in labels):
+            labels = [f"“{label}”" for label in labels]
+        if len(labels) < 2:
+            return "".join(labels)
+        return f"{', '.join(labels[:-1])} or {labels[-1]}"
+
+    @property
+    def asked_when(self) -> str:
+        """Say when a question that does not apply yet is asked, as a sentence."""
+        if not self.depends_on_text:
+            return ""
+        short = Truncator(self.depends_on_text).chars(80)
+        multi = self.depends_on_kind == Question.Kind.MULTI
+        verb = "includes" if multi else "is answered"
+        return f"Asked only when “{short}” {verb} {self.depends_on_choices}."
+
+    @property
+    def base_json(self) -> str:
+        return json.dumps(self.base, separators=(",", ":"))
+
+    @property
+    def is_clearable(self) -> bool:
+        """Radio buttons cannot be unticked, so these questions get a clear button."""
+        return self.question.kind in RADIO_KINDS
+
+    @property
+    def not_saved_reason(self) -> str:
+        """Say why the last save was refused and what to do, for the status line."""
+        general = self.errors.get(NON_FIELD_ERRORS)
+        if general:
+            return " ".join(general)
+        names = [
+            f"the {label.lower()}"
+            for name, label in ANSWER_FIELD_LABELS.items()
+            if name in self.errors
+        ]
+        if not names:
+            return ""
+        listed = names[-1]
+        if len(names) > 1:
+            listed = f"{', '.join(names[:-1])} and {listed}"
+        return (
+            f"Fix {listed} as marked above; nothing on this question is saved "
+            "until then."
+        )
 
     @property
     def saved_ago(self) -> str:
@@ -136,6 +224,13 @@ class QuestionRow:
     @property
     def is_answered(self) -> bool:
         return self.answer is not None and self.answer.is_answered
+
+    @property
+    def stored_label(self) -> str:
+        """The stored answer's value in words, or "" when there is none."""
+        if not self.is_answered:
+            return ""
+        return answer_value_label(self.question, self.answer.value)
 
     def with_typed(self, typed: dict[str, Any], **changes) -> QuestionRow:
         """Return the row showing what a person typed instead of the stored answer."""
@@ -161,23 +256,46 @@ def question_is_applicable(depends_on: dict, values_by_key: dict[str, Any]) -> b
 
 
 def _progress(
-    pillars: list[Pillar], questions: list[Question], values_by_key: dict[str, Any]
+    pillars: list[Pillar],
+    questions: list[Question],
+    answer_rows: list[tuple[str, Any, str]],
 ) -> list[PillarProgress]:
-    counts = {pillar.pk: [0, 0] for pillar in pillars}
-    for question in questions:
-        if not question_is_applicable(question.depends_on, values_by_key):
-            continue
-        counts[question.pillar_id][1] += 1
-        if values_by_key.get(question.key) not in (None, "", []):
-            counts[question.pillar_id][0] += 1
+    """Count what the score counts: applicable scored questions, and those answered.
+
+    The counts come from scoring itself, so the questionnaire and the dashboard
+    cannot disagree; questions without a score (links, numbers) are not counted.
+    """
+    pillar_keys = {pillar.pk: pillar.key for pillar in pillars}
+    result = scoring.score_assessment(
+        [scoring.PillarSpec(key=pillar.key, title=pillar.title) for pillar in pillars],
+        [
+            _question_spec(
+                {
+                    "key": question.key,
+                    "pillar__key": pillar_keys[question.pillar_id],
+                    "text": question.text,
+                    "weight": question.weight,
+                    "kind": question.kind,
+                    "options": question.options,
+                    "depends_on": question.depends_on,
+                }
+            )
+            for question in questions
+        ],
+        [
+            scoring.AnswerInput(question=key, value=value, tier=tier)
+            for key, value, tier in answer_rows
+        ],
+        {},
+    )
     return [
         PillarProgress(
             key=pillar.key,
             title=pillar.title,
-            answered=counts[pillar.pk][0],
-            applicable=counts[pillar.pk][1],
+            answered=pillar.answered,
+            applicable=pillar.applicable,
         )
-        for pillar in pillars
+        for pillar in result.pillars
     ]
 
 
@@ -242,11 +360,12 @@ def questionnaire_for_assessment(
     answers_by_question: dict[int, Answer] = {}
     for answer in answers.filter(question__pillar=pillar):
         answers_by_question[answer.question_id] = answer
-    values_by_key = dict(
+    answer_rows = list(
         Answer.objects.filter(assessment=assessment).values_list(
-            "question__key", "value"
+            "question__key", "value", "tier"
         )
     )
+    values_by_key = {key: value for key, value, _ in answer_rows}
 
     by_key = {question.key: question for question in questions}
     rows = [
@@ -255,7 +374,7 @@ def questionnaire_for_assessment(
         if question.pillar_id == pillar.pk
     ]
     return Questionnaire(
-        pillars=_progress(pillars, questions, values_by_key), pillar=pillar, rows=rows
+        pillars=_progress(pillars, questions, answer_rows), pillar=pillar, rows=rows
     )
 
 
@@ -267,10 +386,12 @@ def _row(
 ) -> QuestionRow:
     depends_on_text = ""
     depends_on_labels: tuple[str, ...] = ()
+    depends_on_kind = ""
     if question.depends_on:
         target = by_key.get(question.depends_on["question"])
         if target is not None:
             depends_on_text = target.text
+            depends_on_kind = target.kind
             depends_on_labels = tuple(
                 target.option_label(value) for value in question.depends_on["values"]
             )
@@ -286,6 +407,7 @@ def _row(
         applicable=question_is_applicable(question.depends_on, values_by_key),
         depends_on_text=depends_on_text,
         depends_on_labels=depends_on_labels,
+        depends_on_kind=depends_on_kind,
         revisions=revisions,
         revision_count=len(all_revisions),
         value=answer.value if answer else None,
@@ -293,7 +415,62 @@ def _row(
         source_url=answer.source_url if answer else "",
         note=answer.note if answer else "",
         version=answer.version if answer else 0,
+        base=answer_base(answer),
     )
+
+
+def answer_base(answer: Answer | None) -> dict[str, Any]:
+    """Return an answer's field values as a form renders them (defaults if none)."""
+    if answer is None:
+        return {
+            "value": None,
+            "tier": EvidenceTier.VENDOR_ASSERTED.value,
+            "source_url": "",
+            "note": "",
+        }
+    return {name: getattr(answer, name) for name in ANSWER_FIELD_LABELS}
+
+
+def _field_label(question: Question, name: str, value: Any) -> str:
+    if name == "value":
+        return answer_value_label(question, value)
+    if name == "tier":
+        return dict(EvidenceTier.choices).get(value, value or "—")
+    return value or "None"
+
+
+def answer_conflict(
+    question: Question,
+    answer: Answer | None,
+    *,
+    mine: dict[str, Any],
+    base: dict[str, Any] | None,
+) -> Conflict:
+    """Describe a refused stale save: what differs, and what stays theirs anyway.
+
+    ``mine`` is what the answer would become with this person's changes laid
+    over the newer ``answer``; ``base`` what their form was rendered from.
+    """
+    theirs = answer_base(answer)
+    differences = tuple(
+        ConflictField(
+            label=label,
+            theirs=_field_label(question, name, theirs[name]),
+            mine=_field_label(question, name, mine.get(name, theirs[name])),
+        )
+        for name, label in ANSWER_FIELD_LABELS.items()
+        if mine.get(name, theirs[name]) != theirs[name]
+    )
+    kept = ()
+    if base is not None:
+        kept = tuple(
+            label.lower()
+            for name, label in ANSWER_FIELD_LABELS.items()
+            if name in base
+            and theirs[name] != base[name]
+            and mine.get(name, theirs[name]) == theirs[name]
+        )
+    return Conflict(answer=answer, differences=differences, kept=kept)
 
 
 def questionnaire_dependents(
@@ -386,11 +563,11 @@ QUESTION_SPEC_FIELDS = (
 
 
 def assessment_scoring_inputs(assessment: Assessment) -> ScoringInputs:
-    """Read the assessment's framework and answers as scoring inputs in three queries.
+    """Read the assessment's framework, answers and measured items in four queries.
 
-    Limitation: measured items from evaluation runs are not read yet, because
-    runs do not exist in this build; once they do, the latest completed run's
-    metrics belong in ``measured``.
+    Measured items come from the latest completed run of the assessment's
+    offering, whichever assessment started it: a run measures the model, not
+    one use case.
     """
     framework = assessment.framework
     pillars = tuple(
@@ -411,11 +588,13 @@ def assessment_scoring_inputs(assessment: Assessment) -> ScoringInputs:
             assessment=assessment
         ).values_list("question__key", "value", "tier")
     )
+    run = latest_completed_run(assessment.offering_id)
     return ScoringInputs(
         pillars=pillars,
         questions=questions,
         answers=answers,
         profile_weights=assessment_profile_weights(assessment),
+        measured=tuple(measured_inputs(run.metrics)) if run else (),
     )
 
 
@@ -451,3 +630,19 @@ def assessment_scorecard(assessment: Assessment) -> dict[str, Any] | None:
         .values_list("data", flat=True)
         .first()
     )
+
+
+def assessment_score_is_pending(assessment: Assessment) -> bool:
+    """Tell whether the stored score predates the latest change to the answers."""
+    if assessment.rescore_pending:
+        return True
+    if assessment.rescore_requested_at is None:
+        return False
+    # The pending flag is cleared when a rescoring starts, before the new score
+    # is stored; comparing times keeps pages waiting through that gap.
+    computed_at = (
+        ScoreCard.objects.filter(assessment=assessment)
+        .values_list("computed_at", flat=True)
+        .first()
+    )
+    return computed_at is None or computed_at < assessment.rescore_requested_at

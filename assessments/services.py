@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from assessments.frameworks import UNKNOWN_VALUES
 from assessments.models import (
     Answer,
     AnswerRevision,
@@ -39,10 +40,15 @@ def assessment_rescore_request(assessment) -> None:
     from assessments.tasks import rescore_assessment
 
     assessment_id = assessment.pk
+    now = timezone.now()
+    # Every request moves the timestamp, so pages know a stored score predates
+    # the latest change even while a rescoring is already under way.
+    Assessment.objects.filter(pk=assessment_id).update(rescore_requested_at=now)
     marked = Assessment.objects.filter(pk=assessment_id, rescore_pending=False).update(
         rescore_pending=True
     )
     assessment.rescore_pending = True
+    assessment.rescore_requested_at = now
     if not marked:
         return
 
@@ -57,11 +63,29 @@ def assessment_rescore_request(assessment) -> None:
             logger.exception("rescore not enqueued assessment=%s", assessment_id)
             Assessment.objects.filter(pk=assessment_id).update(rescore_pending=False)
 
-    # Limitation: if the broker accepts the task and then loses it, the flag
-    # stays on and later saves do not enqueue again until a rescoring runs. A
-    # periodic sweep of assessments pending for longer than the delay would
-    # lift this; with acks_late and a persistent Redis it has not been needed.
+    # Should the broker lose the task, the flag stays on and later saves do not
+    # enqueue again; assessment_rescore_sweep re-enqueues such stuck rescorings.
     transaction.on_commit(enqueue)
+
+
+def assessment_rescore_sweep() -> int:
+    """Re-enqueue rescorings pending for longer than they should take; count them."""
+    from django.conf import settings
+
+    from assessments.tasks import rescore_assessment
+
+    cutoff = timezone.now() - datetime.timedelta(
+        seconds=settings.CANDOR_RESCORE_STUCK_SECONDS
+    )
+    stuck = list(
+        Assessment.objects.filter(
+            rescore_pending=True, rescore_requested_at__lt=cutoff
+        ).values_list("pk", flat=True)
+    )
+    for assessment_id in stuck:
+        logger.warning("rescore stuck, enqueued again assessment=%s", assessment_id)
+        rescore_assessment.delay(assessment_id)
+    return len(stuck)
 
 
 def assessment_rescore(assessment_id: int):
@@ -126,6 +150,10 @@ def assessment_start(*, offering, framework, profile: str, user, **fields):
     """
     from assessments.public_evidence import public_evidence_prefill
 
+    if offering.is_archived or offering.vendor.is_archived:
+        raise ValidationError(
+            f"{offering} is archived. Restore it before starting an assessment."
+        )
     if profile not in framework.profiles:
         raise ValidationError({"profile": "Choose one of the use-case profiles."})
     assessment = Assessment.objects.create(
@@ -173,17 +201,61 @@ def assessment_update(*, assessment, user, **fields):
     return assessment
 
 
+def assessment_reopen(*, assessment, user):
+    """Take a decided assessment back to review so its answers can change again.
+
+    The decision and rationale stay recorded until someone changes them.
+    """
+    if assessment.status != Assessment.Status.DECIDED:
+        return assessment
+    assessment.status = Assessment.Status.IN_REVIEW
+    assessment.save(update_fields=["status", "updated_at"])
+    logger.info("assessment reopened assessment=%s user=%s", assessment.pk, user.pk)
+    return assessment
+
+
 ANSWER_FIELDS = ("value", "tier", "source_url", "note")
 NOTE_MAX_CHARS = 10_000
 TEXT_MAX_CHARS = 10_000
+# Limitation: the framework format has no per-question bounds, so every number
+# question shares these; the one in Candor v1 counts days. Optional `min` and
+# `max` in the question schema (and columns on Question) would let each
+# question say its own range.
+NUMBER_MIN = 0
+NUMBER_MAX = 1_000_000
+ANSWER_DEFAULTS = {
+    "value": None,
+    "tier": EvidenceTier.VENDOR_ASSERTED.value,
+    "source_url": "",
+    "note": "",
+}
 
 
 class AnswerConflict(Exception):
-    """A save carried an older version than the stored answer: someone saved first."""
+    """A save carried an older version than the stored answer: someone saved first.
 
-    def __init__(self, answer) -> None:
-        super().__init__(f"answer={answer.pk} is at version {answer.version}")
+    ``mine`` is what the answer would become with the person's changes laid over
+    the newer stored answer, and ``changed`` names the fields they changed.
+    """
+
+    def __init__(self, answer, *, mine=None, changed=()) -> None:
+        version = answer.version if answer else 0
+        super().__init__(f"answer={getattr(answer, 'pk', None)} is at {version}")
         self.answer = answer
+        self.mine = mine or {}
+        self.changed = tuple(changed)
+
+
+class AssessmentDecided(Exception):
+    """A save to a decided assessment: its answers stay as the decision saw them."""
+
+    def __init__(self, assessment) -> None:
+        decided_on = timezone.localdate(assessment.updated_at)
+        super().__init__(
+            f"Not saved: this assessment was decided on {decided_on.day} "
+            f"{decided_on:%b %Y}. Reopen it to change answers."
+        )
+        self.assessment = assessment
 
 
 def answer_value_clean(question, raw):
@@ -202,6 +274,15 @@ def answer_value_clean(question, raw):
         if unknown:
             raise ValidationError(
                 {"value": f"“{unknown[0]}” is not one of this question's options."}
+            )
+        silent = chosen & UNKNOWN_VALUES
+        if silent and chosen - UNKNOWN_VALUES:
+            label = question.option_label(sorted(silent)[0])
+            raise ValidationError(
+                {
+                    "value": f"“{label}” cannot be ticked together with other "
+                    "options. Untick it, or untick the others."
+                }
             )
         return [value for value in option_values if value in chosen] or None
 
@@ -223,6 +304,10 @@ def answer_value_clean(question, raw):
             number = None
         if number is None or not number.is_finite():
             raise ValidationError({"value": "Enter a number, such as 12 or 0.5."})
+        if not NUMBER_MIN <= number <= NUMBER_MAX:
+            raise ValidationError(
+                {"value": f"Enter a number from {NUMBER_MIN} to {NUMBER_MAX:,}."}
+            )
         return text
     if kind == Question.Kind.DATE:
         try:
@@ -295,6 +380,24 @@ def _note_clean(raw) -> str:
     return text
 
 
+def _changed_since_base(question, cleaned: dict, base: dict | None) -> dict:
+    """Keep the cleaned fields whose value differs from the form's base values."""
+    if base is None:
+        return cleaned
+    changed = {}
+    for name, value in cleaned.items():
+        if name not in base:
+            changed[name] = value
+            continue
+        try:
+            base_value = _answer_fields_clean(question, {name: base[name]})[name]
+        except ValidationError:
+            base_value = base[name]
+        if value != base_value:
+            changed[name] = value
+    return changed
+
+
 def _answer_snapshot(answer) -> dict:
     if answer is None:
         return {}
@@ -309,20 +412,28 @@ def _answer_fresh(assessment, question):
     )
 
 
-def answer_save(*, assessment, question, expected_version, user, **values):
+def answer_save(*, assessment, question, expected_version, user, base=None, **values):
     """Save one answer unless someone changed it since ``expected_version``.
 
     ``values`` holds any of value, tier, source_url and note; fields left out
     keep their stored value. ``expected_version`` is the version the person's
-    form was loaded with, 0 when there was no answer yet. Raises
-    ValidationError for a value the question does not accept and
-    AnswerConflict (carrying the newer answer) when the stored version moved
-    on. Saving what is already stored changes nothing and is not a conflict.
+    form was loaded with, 0 when there was no answer yet, and ``base`` the
+    field values that form was rendered with: when given, only the fields
+    that differ from it are saved, so a save never undoes what someone else
+    changed in a field this person did not touch. Raises ValidationError for a
+    value the question does not accept, AssessmentDecided once the assessment
+    is decided, and AnswerConflict (carrying the newer answer and what this
+    save would make of it) when the stored version moved on. Saving what is
+    already stored changes nothing and is not a conflict.
     """
     unknown = set(values) - set(ANSWER_FIELDS)
     if unknown:
         raise TypeError(f"answer_save got unexpected fields {sorted(unknown)}")
-    cleaned = _answer_fields_clean(question, values)
+    if assessment.status == Assessment.Status.DECIDED:
+        raise AssessmentDecided(assessment)
+    cleaned = _changed_since_base(
+        question, _answer_fields_clean(question, values), base
+    )
 
     with transaction.atomic():
         # The row lock (a no-op on SQLite, whose immediate transactions already
@@ -334,18 +445,14 @@ def answer_save(*, assessment, question, expected_version, user, **values):
             .first()
         )
         old = _answer_snapshot(current)
-        new = {
-            "value": None,
-            "tier": EvidenceTier.VENDOR_ASSERTED.value,
-            "source_url": "",
-            "note": "",
-            **old,
-            **cleaned,
-        }
-        if current is not None and new == old:
+        new = {**ANSWER_DEFAULTS, **old, **cleaned}
+        if new == (old or ANSWER_DEFAULTS):
+            # Nothing to change, or clearing a question never answered.
             return _answer_fresh(assessment, question)
         if expected_version != (current.version if current else 0):
-            raise AnswerConflict(_answer_fresh(assessment, question))
+            raise AnswerConflict(
+                _answer_fresh(assessment, question), mine=new, changed=cleaned
+            )
 
         now = timezone.now()
         if current is None:
@@ -359,7 +466,9 @@ def answer_save(*, assessment, question, expected_version, user, **values):
                         **new,
                     )
             except IntegrityError:
-                raise AnswerConflict(_answer_fresh(assessment, question)) from None
+                raise AnswerConflict(
+                    _answer_fresh(assessment, question), mine=new, changed=cleaned
+                ) from None
         else:
             # A person changing what an import pre-filled makes it their answer.
             evidence_changed = (
@@ -376,7 +485,9 @@ def answer_save(*, assessment, question, expected_version, user, **values):
                 version=F("version") + 1,
             )
             if updated != 1:
-                raise AnswerConflict(_answer_fresh(assessment, question))
+                raise AnswerConflict(
+                    _answer_fresh(assessment, question), mine=new, changed=cleaned
+                )
             answer = current
         AnswerRevision.objects.create(answer=answer, changed_by=user, old=old, new=new)
 

@@ -7,7 +7,7 @@ import logging
 from celery import shared_task
 from django.db import OperationalError
 
-from assessments.services import assessment_rescore
+from assessments.services import assessment_rescore, assessment_rescore_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -26,3 +26,11 @@ def rescore_assessment(assessment_id: int) -> None:
     """Recompute and store one assessment's score; a deleted assessment is skipped."""
     logger.info("rescoring assessment=%s", assessment_id)
     assessment_rescore(assessment_id)
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+def rescore_sweep() -> None:
+    """Re-enqueue rescorings whose task was lost (say, with a broker restart)."""
+    count = assessment_rescore_sweep()
+    if count:
+        logger.info("rescore sweep enqueued %s assessments", count)

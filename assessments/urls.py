@@ -21,4 +21,9 @@ urlpatterns: list = [
         name="answer_save",
     ),
     path("assessments/<int:pk>/edit/", views.assessment_edit, name="assessment_edit"),
+    path(
+        "assessments/<int:pk>/reopen/",
+        views.assessment_reopen,
+        name="assessment_reopen",
+    ),
 ]

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 from django.contrib import messages
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -47,6 +48,15 @@ def _questionnaire_url(assessment: Assessment, pillar_key: str, key: str = "") -
 @write_required
 def assessment_create(request: HttpRequest, pk: int) -> HttpResponse:
     offering = _get_offering_for_user(request, pk)
+    if offering.is_archived or offering.vendor.is_archived:
+        messages.error(
+            request,
+            f"{offering} is archived, so no assessment can be started. Restore it "
+            "first if you want to assess it again.",
+        )
+        if request.htmx:
+            return HttpResponseClientRedirect(offering.get_absolute_url())
+        return redirect(offering)
     framework = framework_latest()
     if framework is None:
         messages.error(
@@ -151,12 +161,21 @@ def _detail_context(
         "rows": questionnaire.rows,
         "tiers": EvidenceTier.choices,
         "can_write": request.membership.can_write,
+        "is_decided": assessment.status == Assessment.Status.DECIDED,
+        # Limitation: there is no decided-at column, so the decision date shown is
+        # the assessment's last change; editing the rationale after deciding
+        # moves it. A ``decided_at`` field set by assessment_update would fix it.
+        "decided_on": assessment.updated_at,
+        "editable": request.membership.can_write
+        and assessment.status != Assessment.Status.DECIDED,
     }
 
 
 def _posted_answer(request: HttpRequest, question: Question) -> dict:
     """What the person's form sent, in the shape ``services.answer_save`` takes."""
-    if question.kind == Question.Kind.MULTI:
+    if request.POST.get("clear"):
+        value = [] if question.kind == Question.Kind.MULTI else ""
+    elif question.kind == Question.Kind.MULTI:
         value = request.POST.getlist("value")
     else:
         value = request.POST.get("value", "")
@@ -165,6 +184,22 @@ def _posted_answer(request: HttpRequest, question: Question) -> dict:
         if name in request.POST:
             posted[name] = request.POST[name]
     return posted
+
+
+def _posted_base(request: HttpRequest) -> dict | None:
+    """The field values the form was rendered from; None when it sent none."""
+    raw = request.POST.get("base")
+    if not raw:
+        return None
+    base = json.loads(raw)
+    if not isinstance(base, dict) or not all(
+        value is None
+        or isinstance(value, str)
+        or (isinstance(value, list) and all(isinstance(v, str) for v in value))
+        for value in base.values()
+    ):
+        raise ValueError("base is not an object of strings")
+    return base
 
 
 @require_http_methods(["POST"])
@@ -180,22 +215,31 @@ def answer_save(request: HttpRequest, pk: int, question_key: str) -> HttpRespons
         expected_version = int(request.POST.get("version", ""))
     except ValueError:
         return HttpResponseBadRequest("The form is missing the answer's version.")
+    try:
+        base = _posted_base(request)
+    except ValueError:
+        return HttpResponseBadRequest("The form's saved values are unreadable.")
     typed = _posted_answer(request, question)
 
     errors: dict[str, list[str]] = {}
     conflict = None
+    status = 422
     try:
         services.answer_save(
             assessment=assessment,
             question=question,
             expected_version=expected_version,
             user=request.user,
+            base=base,
             **typed,
         )
     except ValidationError as exc:
         errors = exc.message_dict
     except services.AnswerConflict as exc:
         conflict = exc
+    except services.AssessmentDecided as exc:
+        errors = {NON_FIELD_ERRORS: [str(exc)]}
+        status = 409
 
     questionnaire = selectors.questionnaire_for_assessment(
         assessment, pillar_key=question.pillar.key
@@ -209,22 +253,22 @@ def answer_save(request: HttpRequest, pk: int, question_key: str) -> HttpRespons
         return _render_saved(request, assessment, questionnaire, row)
 
     if conflict is not None:
+        # The form now shows the person's changes over the newer answer, and
+        # its version and base are the newer answer's: "Use mine" then saves
+        # exactly the differences the conflict box lists.
+        mine = conflict.mine or {**row.base, **typed}
         row = row.with_typed(
-            typed,
-            conflict=selectors.Conflict(
-                answer=conflict.answer,
-                typed=typed,
-                theirs_label=selectors.answer_value_label(
-                    question, conflict.answer.value if conflict.answer else None
-                ),
-                mine_label=selectors.answer_value_label(question, typed["value"]),
+            mine,
+            conflict=selectors.answer_conflict(
+                question, conflict.answer, mine=mine, base=base
             ),
         )
         status = 409
     else:
-        # Keep the version the person loaded: the value was refused, not saved.
-        row = row.with_typed(typed, errors=errors, version=expected_version)
-        status = 422
+        # Keep the version and base the person loaded: nothing was saved.
+        row = row.with_typed(
+            typed, errors=errors, version=expected_version, base=base or row.base
+        )
     context = _detail_context(request, assessment, questionnaire)
     if request.htmx:
         # htmx swaps only successful responses, so the refusal travels as a 200
@@ -252,6 +296,25 @@ def _render_saved(
         # The question showed an error or a conflict: replace all of it.
         return render(request, DETAIL_TEMPLATE + "#saved_question", context)
     return render(request, DETAIL_TEMPLATE + "#saved", context)
+
+
+@require_http_methods(["POST"])
+@write_required
+def assessment_reopen(request: HttpRequest, pk: int) -> HttpResponse:
+    assessment = _get_assessment_for_user(request, pk)
+
+    was_decided = assessment.status == Assessment.Status.DECIDED
+    services.assessment_reopen(assessment=assessment, user=request.user)
+
+    if was_decided:
+        messages.success(
+            request,
+            "Reopened for review: answers can change again. The decision stays "
+            "recorded until you change it under Decision & status.",
+        )
+    if request.htmx:
+        return HttpResponseClientRedirect(assessment.get_absolute_url())
+    return redirect(assessment)
 
 
 @require_http_methods(["GET", "POST"])

@@ -2,6 +2,8 @@
 # Sourced, not run. Safe to repeat: each step checks before it acts.
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+# Everything a run writes (database, keys, Redis files, reports) lives here.
+export CANDOR_VAR_DIR=${CANDOR_VAR_DIR:-$ROOT/var}
 VENV="$ROOT/.venv"
 DEBIAN_PACKAGES=(redis-server chromium fonts-liberation poppler-utils)
 
@@ -64,9 +66,11 @@ free_port() {
   "$VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
-# start_redis PORT DIR: a throwaway Redis on loopback, daemonized, its pidfile in DIR.
+# start_redis PORT DIR [keep]: a Redis on loopback, daemonized, its files in DIR.
+# With "keep" it appends every write to DIR, so queued tasks survive a restart.
 start_redis() {
-  local port=$1 dir=$2
+  local port=$1 dir=$2 persistence=(--save '' --appendonly no)
+  [ "${3:-}" = keep ] && persistence=(--save '' --appendonly yes)
   mkdir -p "$dir"
   if redis-cli -p "$port" ping >/dev/null 2>&1; then
     say "Redis already answers on port $port; using it"
@@ -74,7 +78,7 @@ start_redis() {
   fi
   redis-server --port "$port" --bind 127.0.0.1 --daemonize yes \
     --pidfile "$dir/redis.pid" --logfile "$dir/redis.log" --dir "$dir" \
-    --save '' --appendonly no >/dev/null || die "Redis did not start (see $dir/redis.log)"
+    "${persistence[@]}" >/dev/null || die "Redis did not start (see $dir/redis.log)"
   for _ in $(seq 50); do
     redis-cli -p "$port" ping >/dev/null 2>&1 && return 0
     sleep 0.1
@@ -83,20 +87,40 @@ start_redis() {
 }
 
 stop_redis() {
-  local dir=$1
-  [ -f "$dir/redis.pid" ] && kill "$(cat "$dir/redis.pid")" 2>/dev/null
+  local dir=$1 pid
+  [ -f "$dir/redis.pid" ] || return 0
+  pid=$(cat "$dir/redis.pid")
+  kill "$pid" 2>/dev/null || true
+  # Wait for it to exit, so that nothing writes into DIR after we return.
+  for _ in $(seq 50); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
   rm -f "$dir/redis.pid"
 }
 
 ensure_secret_key() {
-  local file="$ROOT/var/secret_key"
-  mkdir -p "$ROOT/var"
+  local file="$CANDOR_VAR_DIR/secret_key"
+  mkdir -p "$CANDOR_VAR_DIR"
   if [ ! -s "$file" ]; then
     "$VENV/bin/python" -c 'import secrets; print(secrets.token_urlsafe(50))' > "$file"
     chmod 600 "$file"
   fi
   export DJANGO_SECRET_KEY
   DJANGO_SECRET_KEY=$(cat "$file")
+}
+
+# Fernet key that encrypts endpoint API keys at rest; losing it means re-entering keys.
+ensure_encryption_key() {
+  local file="$CANDOR_VAR_DIR/encryption_key"
+  mkdir -p "$CANDOR_VAR_DIR"
+  if [ ! -s "$file" ]; then
+    (umask 077 && "$VENV/bin/python" -c \
+      'from cryptography.fernet import Fernet; print(Fernet.generate_key().decode())' > "$file")
+    chmod 600 "$file"
+  fi
+  export CANDOR_ENCRYPTION_KEY
+  CANDOR_ENCRYPTION_KEY=${CANDOR_ENCRYPTION_KEY:-$(cat "$file")}
 }
 
 setup_all() {

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import dj_database_url
 import plotly
+from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.csp import CSP
 
@@ -140,6 +141,10 @@ MEDIA_URL = "media/"
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 CANDOR_MAX_IMPORT_BYTES = env_int("CANDOR_MAX_IMPORT_BYTES", 5 * 1024 * 1024)
+# All files of one import together; an edition's files come to about 1 MB.
+CANDOR_MAX_IMPORT_TOTAL_BYTES = env_int(
+    "CANDOR_MAX_IMPORT_TOTAL_BYTES", 20 * 1024 * 1024
+)
 
 SECURE_CSP = {
     "default-src": [CSP.SELF],
@@ -183,6 +188,9 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+# Evaluation runs are long; they get their own queue so that a worker can be given
+# to them alone. bin/run's worker consumes both queues.
+CELERY_TASK_ROUTES = {"evals.tasks.run_execute": {"queue": "runs"}}
 
 # Bursts of answer saves within this many seconds coalesce into one rescoring.
 CANDOR_RESCORE_DELAY_SECONDS = env_int("CANDOR_RESCORE_DELAY_SECONDS", 2)
@@ -190,6 +198,54 @@ CANDOR_CHROMIUM = env_str("CANDOR_CHROMIUM", "chromium")
 CANDOR_FMTI_FOLDER = env_str(
     "CANDOR_FMTI_FOLDER", str(BASE_DIR.parent / "shared" / "data" / "fmti-dec2025")
 )
+
+# Endpoint API keys are encrypted with these Fernet keys: the first encrypts, every
+# one decrypts, so a new key can be put in front of the old one to rotate.
+CANDOR_ENCRYPTION_KEY = env_list("CANDOR_ENCRYPTION_KEY", [])
+for _position, _key in enumerate(CANDOR_ENCRYPTION_KEY, start=1):
+    try:
+        Fernet(_key)
+    except (ValueError, TypeError):
+        # The message names the position only: the value is a secret.
+        raise ImproperlyConfigured(
+            f"CANDOR_ENCRYPTION_KEY: key {_position} is not a Fernet key (32 "
+            "url-safe base64-encoded bytes). Create one with: python -c "
+            '"from cryptography.fernet import Fernet; '
+            'print(Fernet.generate_key().decode())"'
+        ) from None
+# Private, loopback and CGNAT addresses are refused for endpoints unless allowed;
+# link-local and cloud metadata addresses are always refused.
+CANDOR_ENDPOINT_ALLOW_PRIVATE = env_bool("CANDOR_ENDPOINT_ALLOW_PRIVATE", False)
+CANDOR_SIMULATED_VENDOR_PORT = env_int("CANDOR_SIMULATED_VENDOR_PORT", 8099)
+
+# Evaluation runs (evals/runner.py). A worker refreshes a running run's heartbeat
+# every CANDOR_RUN_HEARTBEAT_SECONDS; a run whose heartbeat is older than
+# CANDOR_RUN_STALE_SECONDS lost its worker and is resumed by the sweep.
+CANDOR_RUN_HEARTBEAT_SECONDS = env_int("CANDOR_RUN_HEARTBEAT_SECONDS", 10)
+CANDOR_RUN_STALE_SECONDS = env_int(
+    "CANDOR_RUN_STALE_SECONDS", 3 * CANDOR_RUN_HEARTBEAT_SECONDS
+)
+CANDOR_RUN_SWEEP_SECONDS = env_int("CANDOR_RUN_SWEEP_SECONDS", 60)
+CANDOR_RUN_TIME_LIMIT_SECONDS = env_int("CANDOR_RUN_TIME_LIMIT_SECONDS", 6 * 3600)
+CANDOR_RUN_CANCEL_GRACE_SECONDS = env_int("CANDOR_RUN_CANCEL_GRACE_SECONDS", 5)
+CANDOR_SAMPLE_DEADLINE_SECONDS = env_int("CANDOR_SAMPLE_DEADLINE_SECONDS", 300)
+CANDOR_RETRY_ATTEMPTS = env_int("CANDOR_RETRY_ATTEMPTS", 6)
+CANDOR_RETRY_BACKOFF_SECONDS = env_int("CANDOR_RETRY_BACKOFF_SECONDS", 1)
+CANDOR_RETRY_BACKOFF_MAX_SECONDS = env_int("CANDOR_RETRY_BACKOFF_MAX_SECONDS", 30)
+# The window an endpoint's requests_per_minute counts over; only tests shorten it.
+CANDOR_RATE_LIMIT_WINDOW_SECONDS = env_int("CANDOR_RATE_LIMIT_WINDOW_SECONDS", 60)
+# A rescoring still pending after this long lost its task and is enqueued again.
+CANDOR_RESCORE_STUCK_SECONDS = env_int("CANDOR_RESCORE_STUCK_SECONDS", 60)
+CELERY_BEAT_SCHEDULE = {
+    "resume-stale-runs": {
+        "task": "evals.tasks.runs_resume",
+        "schedule": CANDOR_RUN_SWEEP_SECONDS,
+    },
+    "enqueue-stuck-rescorings": {
+        "task": "assessments.tasks.rescore_sweep",
+        "schedule": CANDOR_RESCORE_STUCK_SECONDS,
+    },
+}
 
 LOGGING = {
     "version": 1,

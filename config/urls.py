@@ -7,3 +7,6 @@ urlpatterns = [
     path("", include("evals.urls")),
     path("", include("dashboards.urls")),
 ]
+
+# The 403, 404 and 500 pages are Django's own views with Candor's templates.
+handler400 = "config.errors.bad_request"

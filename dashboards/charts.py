@@ -14,7 +14,7 @@ from typing import Any
 
 import plotly.graph_objects as go
 
-from assessments.scoring import TIERS, grade_for
+from assessments.scoring import GRADE_BANDS, TIERS, grade_for
 
 GRADE_COLOURS = {
     "A": "#1f7a4d",
@@ -125,16 +125,65 @@ def pillar_bars(data: Mapping[str, Any]) -> dict[str, Any]:
         showlegend=False,
         xaxis={
             "range": [0, 100],
-            "tickvals": [0, 40, 55, 70, 85, 100],
+            # Evenly spaced ticks read as a scale; the grade bands are shaded
+            # behind the bars instead of being marked by uneven ticks.
+            "tickvals": [0, 20, 40, 60, 80, 100],
             "gridcolor": GRID_COLOUR,
             "zeroline": False,
             "fixedrange": True,
         },
         yaxis={"automargin": True, "fixedrange": True, "ticks": ""},
-        margin={"l": 10, "r": 60, "t": 10, "b": 30},
+        shapes=_grade_band_shapes(),
+        annotations=_grade_band_labels(),
+        margin={"l": 10, "r": 60, "t": 24, "b": 30},
         bargap=0.35,
     )
     return _as_dict(figure)
+
+
+def grade_bands() -> list[tuple[str, float, float]]:
+    """Return each grade with the lower and upper bound of its score band."""
+    bands = []
+    upper = 100.0
+    for grade, lower in GRADE_BANDS:
+        bands.append((grade, lower, upper))
+        upper = lower
+    bands.append(("F", 0.0, upper))
+    return bands
+
+
+def _grade_band_shapes() -> list[dict[str, Any]]:
+    return [
+        {
+            "type": "rect",
+            "xref": "x",
+            "yref": "paper",
+            "x0": lower,
+            "x1": upper,
+            "y0": 0,
+            "y1": 1,
+            "fillcolor": _transparent(GRADE_COLOURS[grade], 0.07),
+            "line": {"width": 0},
+            "layer": "below",
+        }
+        for grade, lower, upper in grade_bands()
+    ]
+
+
+def _grade_band_labels() -> list[dict[str, Any]]:
+    return [
+        {
+            "x": (lower + upper) / 2,
+            "y": 1,
+            "xref": "x",
+            "yref": "paper",
+            "yanchor": "bottom",
+            "text": grade,
+            "showarrow": False,
+            "font": {"size": 10, "color": GRADE_COLOURS[grade]},
+        }
+        for grade, lower, upper in grade_bands()
+    ]
 
 
 def evidence_mix(data: Mapping[str, Any]) -> dict[str, Any]:

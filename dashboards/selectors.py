@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.urls import NoReverseMatch, reverse
+
+from assessments.contradictions import FINDINGS
 from assessments.models import Answer, Assessment, EvidenceTier, Question
-from assessments.scoring import TIERS, grade_for
+from assessments.scoring import METHOD_VERSION, TIERS, grade_for
 from assessments.selectors import (
     answer_value_label,
     assessment_scorecard,
@@ -15,6 +19,10 @@ from assessments.selectors import (
 )
 from dashboards import charts
 from dashboards.models import Report
+from evals.measures import metric_is_scored
+from evals.models import Run
+from evals.probes import registry
+from evals.selectors import latest_completed_run
 
 NOTE_MAX_CHARS = 360
 URL_MAX_CHARS = 90
@@ -45,6 +53,169 @@ class FlagRow:
     @property
     def is_blocker(self) -> bool:
         return self.severity == "blocker"
+
+
+@dataclass(frozen=True)
+class ContradictionRow:
+    """A claim the latest run refutes, as the dashboard and the PDF say it."""
+
+    question_key: str
+    question_text: str
+    pillar_key: str
+    pillar_title: str
+    claimed_answer: str
+    tier: str
+    tier_label: str
+    metric_label: str
+    family_title: str
+    successes: int
+    n: int
+    rate: float
+    low: float
+    high: float
+    threshold: float
+    sentence: str
+    also: list[str]
+
+    @property
+    def bar(self) -> RateBar:
+        return RateBar(self.rate, self.low, self.high, self.threshold)
+
+    @property
+    def threshold_text(self) -> str:
+        return _percent_text(self.threshold)
+
+
+@dataclass(frozen=True)
+class RateBar:
+    """Percentages for drawing a rate, its interval and a threshold as a bar."""
+
+    rate: float
+    low: float
+    high: float
+    threshold: float | None = None
+
+    @property
+    def rate_percent(self) -> float:
+        return _percent(self.rate)
+
+    @property
+    def rate_text(self) -> str:
+        return _percent_text(self.rate)
+
+    @property
+    def interval_text(self) -> str:
+        """The 95% interval as "22–61%"."""
+        return f"{round(100 * self.low)}–{_percent_text(self.high)}"
+
+    @property
+    def low_percent(self) -> float:
+        return _percent(self.low)
+
+    @property
+    def high_percent(self) -> float:
+        return _percent(self.high)
+
+    @property
+    def threshold_percent(self) -> float | None:
+        return None if self.threshold is None else _percent(self.threshold)
+
+
+@dataclass(frozen=True)
+class MetricRow:
+    """One probe metric of a run: a rate with its sample size and 95% interval."""
+
+    key: str
+    label: str
+    successes: int
+    n: int
+    rate: float | None
+    low: float | None
+    high: float | None
+    higher_is_better: bool
+    needs_judge: bool
+    pillar_title: str
+    counts_in_score: bool
+    # The rate Candor treats as a concern for this metric, if it has one.
+    threshold: float | None = None
+
+    @property
+    def is_measured(self) -> bool:
+        return self.n > 0 and self.rate is not None
+
+    @property
+    def verdict(self) -> str:
+        """Say where the rate stands against its concern line.
+
+        "concern" when the whole 95% interval lies beyond the line (the rule
+        contradictions use), "unsure" when the rate is beyond it but the
+        interval is not, "clear" when the rate is on the good side, and ""
+        for a metric without a line.
+        """
+        if not self.is_measured or self.threshold is None:
+            return ""
+        if self.low is None or self.high is None:
+            return ""
+        if self.higher_is_better:
+            beyond, wholly_beyond = (
+                self.rate < self.threshold,
+                self.high < self.threshold,
+            )
+        else:
+            beyond, wholly_beyond = (
+                self.rate > self.threshold,
+                self.low > self.threshold,
+            )
+        if wholly_beyond:
+            return "concern"
+        return "unsure" if beyond else "clear"
+
+    @property
+    def verdict_text(self) -> str:
+        if not self.verdict:
+            return ""
+        line = f"the {_percent_text(self.threshold)} concern line"
+        worse, better = ("Above", "Below")
+        if self.higher_is_better:
+            worse, better = better, worse
+        return {
+            "concern": f"{worse} {line}",
+            "unsure": f"{worse} {line}, but within the margin of error",
+            "clear": f"{better} {line}",
+        }[self.verdict]
+
+    @property
+    def bar(self) -> RateBar | None:
+        if not self.is_measured or self.low is None or self.high is None:
+            return None
+        return RateBar(self.rate, self.low, self.high, self.threshold)
+
+    @property
+    def not_measured_reason(self) -> str:
+        if self.needs_judge:
+            return "Needs a judge model; none was configured for this run."
+        return "No sample in this run could be graded for it."
+
+
+@dataclass(frozen=True)
+class FamilyResult:
+    key: str
+    title: str
+    description: str
+    scored: list[MetricRow]  # the metrics that join the score
+    others: list[MetricRow]
+
+
+@dataclass(frozen=True)
+class MeasuredResults:
+    """The latest completed run of an offering, as the dashboard lists it."""
+
+    run_pk: int
+    run_url: str
+    finished_at: datetime.datetime | None
+    is_simulated: bool
+    endpoint_label: str
+    families: list[FamilyResult]
 
 
 @dataclass(frozen=True)
@@ -82,6 +253,20 @@ class ScoreSummary:
     evidence_mix: list[TierShare]
     unanswered: list[PillarMissing]
     figures: dict[str, dict[str, Any]] = field(repr=False)
+    contradictions: list[ContradictionRow] = field(default_factory=list)
+    measured_results: MeasuredResults | None = None
+    # Where to start a run when nothing is measured yet.
+    run_create_url: str = ""
+    coverage: float = 0.0
+
+    @property
+    def coverage_percent(self) -> int:
+        return round(self.coverage * 100)
+
+    @property
+    def is_capped_by_blocker(self) -> bool:
+        """Tell whether a blocker lowered the decision the grade alone would give."""
+        return self.blocker_count > 0 and self.grade in ("A", "B")
 
     @property
     def is_provisional(self) -> bool:
@@ -98,6 +283,16 @@ class ScoreSummary:
     @property
     def has_evidence(self) -> bool:
         return any(share.percent > 0 for share in self.evidence_mix)
+
+    @property
+    def is_outdated(self) -> bool:
+        """Tell whether the score was computed by an older scoring method."""
+        # Limitation: nothing recomputes every stored score when METHOD_VERSION
+        # changes; an outdated one stays (and says so) until the next answer or
+        # run of its offering requests a rescoring. A data migration or a
+        # start-up task requesting a rescoring of outdated scorecards would
+        # bring them all up to date at once.
+        return self.method_version != METHOD_VERSION
 
 
 @dataclass(frozen=True)
@@ -136,6 +331,34 @@ def scorecard_summary(assessment: Assessment) -> ScoreSummary | None:
     if not data:
         return None
     return _summary(assessment, data)
+
+
+def measured_results(
+    offering_id: int, pillar_titles: dict[str, str] | None = None
+) -> MeasuredResults | None:
+    """Return the metrics of the offering's latest completed run, or None."""
+    run = latest_completed_run(offering_id)
+    if run is None:
+        return None
+    return _measured_results(run, pillar_titles or {})
+
+
+def run_url(run_pk: int) -> str:
+    """Return the address of a run's page."""
+    # The run pages are built beside this one; until their URL names exist the
+    # agreed path is used, so a link never breaks the dashboard.
+    try:
+        return reverse("run_detail", args=[run_pk])
+    except NoReverseMatch:
+        return f"/runs/{run_pk}/"
+
+
+def run_create_url(offering_id: int) -> str:
+    """Return the address of the page that starts a run of an offering."""
+    try:
+        return reverse("run_create", args=[offering_id])
+    except NoReverseMatch:
+        return f"/offerings/{offering_id}/runs/new/"
 
 
 def report_answers(
@@ -211,6 +434,9 @@ def _summary(assessment: Assessment, data: dict[str, Any]) -> ScoreSummary:
     )
     shares = charts.evidence_percentages(data.get("evidence_mix"))
     recommended = data.get("recommended_decision")
+    contradictions = [
+        _contradiction_row(item, titles) for item in data.get("contradictions") or []
+    ]
     return ScoreSummary(
         overall=data.get("overall"),
         grade=data.get("grade"),
@@ -227,7 +453,107 @@ def _summary(assessment: Assessment, data: dict[str, Any]) -> ScoreSummary:
         ],
         unanswered=_unanswered(assessment, data.get("unanswered") or [], titles),
         figures=charts.dashboard_figures(data),
+        contradictions=contradictions,
+        measured_results=measured_results(assessment.offering_id, titles),
+        run_create_url=run_create_url(assessment.offering_id),
+        coverage=float(data.get("coverage") or 0.0),
     )
+
+
+def _contradiction_row(
+    item: dict[str, Any], titles: dict[str, str]
+) -> ContradictionRow:
+    try:
+        family_title = registry.family(item.get("metric_family", "")).title
+    except KeyError:
+        family_title = item.get("metric_family", "")
+    return ContradictionRow(
+        question_key=item["question"],
+        question_text=item["question_text"],
+        pillar_key=item["pillar"],
+        pillar_title=titles.get(item["pillar"], item["pillar"]),
+        claimed_answer=item["claimed_answer"],
+        tier=item["tier"],
+        tier_label=item["tier_label"],
+        metric_label=item["metric_label"],
+        family_title=family_title,
+        successes=item["successes"],
+        n=item["n"],
+        rate=item["rate"],
+        low=item["low"],
+        high=item["high"],
+        threshold=item["threshold"],
+        sentence=item["sentence"],
+        also=list(item.get("also") or []),
+    )
+
+
+def _measured_results(run: Run, pillar_titles: dict[str, str]) -> MeasuredResults:
+    by_family: dict[str, list[dict[str, Any]]] = {}
+    for metric in run.metrics or []:
+        if isinstance(metric, dict) and metric.get("family"):
+            by_family.setdefault(metric["family"], []).append(metric)
+
+    # Families in the order pages show them; any others (a founder's own
+    # suites, say) after them in the run's order.
+    known = [family.key for family in registry.families()]
+    order = [key for key in known if key in by_family]
+    order += [key for key in by_family if key not in known]
+    families = []
+    for key in order:
+        try:
+            family = registry.family(key)
+            title, description = family.title, family.description
+        except KeyError:
+            title, description = key, ""
+        rows = [_metric_row(metric, pillar_titles) for metric in by_family[key]]
+        families.append(
+            FamilyResult(
+                key=key,
+                title=title,
+                description=description,
+                scored=[row for row in rows if row.counts_in_score],
+                others=[row for row in rows if not row.counts_in_score],
+            )
+        )
+    endpoint = run.endpoint
+    return MeasuredResults(
+        run_pk=run.pk,
+        run_url=run_url(run.pk),
+        finished_at=run.finished_at,
+        is_simulated=endpoint.is_simulated,
+        endpoint_label=endpoint.model_name,
+        families=families,
+    )
+
+
+def _metric_row(metric: dict[str, Any], pillar_titles: dict[str, str]) -> MetricRow:
+    pillar = metric.get("pillar") or ""
+    if isinstance(pillar, list):
+        pillar = pillar[0] if pillar else ""
+    finding = FINDINGS.get((metric.get("family"), metric.get("key")))
+    return MetricRow(
+        key=str(metric.get("key", "")),
+        label=str(metric.get("label") or metric.get("key", "")),
+        successes=int(metric.get("successes") or 0),
+        n=int(metric.get("n") or 0),
+        rate=metric.get("rate"),
+        low=metric.get("low"),
+        high=metric.get("high"),
+        higher_is_better=bool(metric.get("higher_is_better")),
+        needs_judge=bool(metric.get("needs_judge")),
+        pillar_title=pillar_titles.get(pillar, pillar.replace("_", " ").capitalize()),
+        counts_in_score=metric_is_scored(metric),
+        threshold=finding.threshold if finding else None,
+    )
+
+
+def _percent(share: float) -> float:
+    return round(100 * min(1.0, max(0.0, share)), 1)
+
+
+def _percent_text(share: float) -> str:
+    return f"{round(100 * share)}%"
 
 
 def _unanswered(

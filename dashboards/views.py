@@ -8,8 +8,12 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.permissions import current_workspace
 from assessments.models import Assessment
+from assessments.selectors import assessment_score_is_pending
 from dashboards import selectors, services
 from dashboards.models import Report
+
+# The element beside the dashboard's Export PDF button that follows one report.
+EXPORT_STATUS_ID = "export-status"
 
 
 def _get_assessment_for_user(request: HttpRequest, pk: int) -> Assessment:
@@ -39,6 +43,7 @@ def assessment_dashboard(request: HttpRequest, pk: int) -> HttpResponse:
     context = {
         "assessment": assessment,
         "summary": selectors.scorecard_summary(assessment),
+        "score_pending": assessment_score_is_pending(assessment),
     }
     # The score section polls itself while a rescoring is pending.
     if _wants_partial(request):
@@ -54,8 +59,11 @@ def report_create(request: HttpRequest, pk: int) -> HttpResponse:
 
     report = services.report_request(assessment, request.user)
 
+    # The progress shows beside the button that was pressed, and the new row
+    # joins the list of reports further down the page.
     if _wants_partial(request):
-        return render(request, "dashboards/report.html#status", {"report": report})
+        context = {"report": report, "with_row": True}
+        return render(request, "dashboards/report.html#export", context)
     return redirect("report_status", report.pk)
 
 
@@ -65,6 +73,8 @@ def report_status(request: HttpRequest, pk: int) -> HttpResponse:
 
     context = {"report": report, "assessment": report.assessment}
     if _wants_partial(request):
+        if request.htmx.target == EXPORT_STATUS_ID:
+            return render(request, "dashboards/report.html#export", context)
         return render(request, "dashboards/report.html#status", context)
     return render(request, "dashboards/report.html", context)
 

@@ -101,3 +101,45 @@ class AnswerFactory(factory.django.DjangoModelFactory):
         )
     )
     tier = "vendor_asserted"
+
+
+class EndpointFactory(factory.django.DjangoModelFactory):
+    """An offering's endpoint with an encrypted key (needs CANDOR_ENCRYPTION_KEY)."""
+
+    class Meta:
+        model = "evals.Endpoint"
+
+    class Params:
+        api_key = "sk-test-0123456789abcdef"
+
+    offering = factory.SubFactory(OfferingFactory)
+    api_kind = "openai_chat"
+    base_url = "https://api.vendor.example.com/v1"
+    model_name = "vendor-chat-2026-01"
+    api_key_encrypted = factory.LazyAttribute(
+        lambda endpoint: _encrypted(endpoint.api_key)
+    )
+
+
+class JudgeProfileFactory(factory.django.DjangoModelFactory):
+    """A workspace's judge with an encrypted key (needs CANDOR_ENCRYPTION_KEY)."""
+
+    class Meta:
+        model = "evals.JudgeProfile"
+
+    class Params:
+        api_key = "sk-judge-0123456789abcdef"
+
+    workspace = factory.SubFactory(WorkspaceFactory)
+    name = factory.Sequence(lambda n: f"Judge {n}")
+    api_kind = "openai_chat"
+    base_url = "https://api.judge.example.com/v1"
+    model_name = "judge-model"
+    pinned_version = "2026-01-15"
+    api_key_encrypted = factory.LazyAttribute(lambda judge: _encrypted(judge.api_key))
+
+
+def _encrypted(api_key: str) -> str:
+    from evals.crypto import secret_encrypt
+
+    return secret_encrypt(api_key) if api_key else ""

@@ -51,6 +51,12 @@ class Offering(models.Model):
 
     class Meta:
         ordering = ["name", "version"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["vendor", "name", "version"],
+                name="offering_name_version_unique_per_vendor",
+            )
+        ]
 
     def __str__(self) -> str:
         return f"{self.name} {self.version}".strip()

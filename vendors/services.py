@@ -91,9 +91,42 @@ def vendor_unarchive(*, vendor: Vendor, user) -> Vendor:
     return vendor
 
 
+def _offering_taken_error(clash: Offering) -> ValidationError:
+    where = " (archived: restore it instead)" if clash.is_archived else ""
+    return ValidationError(
+        {
+            "name": f"{clash.vendor.name} already has “{clash}”{where}. Give a "
+            "different version, or open the existing one."
+        },
+        code="duplicate",
+    )
+
+
+def _offering_check(
+    vendor: Vendor, name: str, version: str, *, exclude_pk: int | None = None
+) -> None:
+    # Like vendor names, "GPT-5" and "gpt-5" name the same model to a person,
+    # so the friendlier check ignores case where the constraint does not.
+    clashes = Offering.objects.filter(
+        vendor=vendor, name__iexact=name, version__iexact=version
+    ).select_related("vendor")
+    if exclude_pk is not None:
+        clashes = clashes.exclude(pk=exclude_pk)
+    clash = clashes.first()
+    if clash is not None:
+        raise _offering_taken_error(clash)
+
+
 def offering_create(*, vendor: Vendor, user, **fields) -> Offering:
-    """Add a model or product to a vendor."""
-    offering = Offering.objects.create(vendor=vendor, **fields)
+    """Add a model or product to a vendor; a name and version it has is refused."""
+    _offering_check(vendor, fields.get("name", ""), fields.get("version", ""))
+    offering = Offering(vendor=vendor, **fields)
+    try:
+        with transaction.atomic():
+            offering.save()
+    except IntegrityError as exc:
+        # Two people adding the same offering at once: the constraint decides.
+        raise _offering_taken_error(offering) from exc
     logger.info(
         "offering created offering=%s vendor=%s user=%s",
         offering.pk,
@@ -109,7 +142,14 @@ def offering_update(*, offering: Offering, user, **fields) -> Offering:
         if name not in OFFERING_FIELDS:
             raise TypeError(f"offering_update got an unexpected field {name!r}")
         setattr(offering, name, value)
-    offering.save(update_fields=[*fields])
+    _offering_check(
+        offering.vendor, offering.name, offering.version, exclude_pk=offering.pk
+    )
+    try:
+        with transaction.atomic():
+            offering.save(update_fields=[*fields])
+    except IntegrityError as exc:
+        raise _offering_taken_error(offering) from exc
     logger.info("offering updated offering=%s user=%s", offering.pk, user.pk)
     return offering
 

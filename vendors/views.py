@@ -173,13 +173,17 @@ def offering_create(request: HttpRequest, pk: int) -> HttpResponse:
     form = OfferingForm(request.POST or None)
 
     if request.method == "POST" and form.is_valid():
-        offering = services.offering_create(
-            vendor=vendor, user=request.user, **form.cleaned_data
-        )
-        messages.success(
-            request, f"{offering} added. Start an assessment when you are ready."
-        )
-        return _redirect(request, offering)
+        try:
+            offering = services.offering_create(
+                vendor=vendor, user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(
+                request, f"{offering} added. Start an assessment when you are ready."
+            )
+            return _redirect(request, offering)
 
     template = "vendors/offering_form.html"
     if request.htmx:
@@ -213,11 +217,15 @@ def offering_edit(request: HttpRequest, pk: int) -> HttpResponse:
     form = OfferingForm(request.POST or None, instance=offering)
 
     if request.method == "POST" and form.is_valid():
-        services.offering_update(
-            offering=offering, user=request.user, **form.cleaned_data
-        )
-        messages.success(request, "Offering saved.")
-        return _redirect(request, offering)
+        try:
+            services.offering_update(
+                offering=offering, user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Offering saved.")
+            return _redirect(request, offering)
 
     template = "vendors/offering_form.html"
     if request.htmx:

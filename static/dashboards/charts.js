@@ -26,6 +26,15 @@
       if (element.dataset.chartHeight) {
         figure.layout.height = Number(element.dataset.chartHeight);
       }
+      if (!still) {
+        // The container keeps the figure's height and Plotly fills it, so a
+        // resize only ever changes the width: a chart that kept its old size
+        // would spill over the headings and tables around it.
+        element.style.height = (figure.layout.height || 320) + "px";
+        delete figure.layout.height;
+        delete figure.layout.width;
+        figure.layout.autosize = true;
+      }
       return Promise.resolve(
         window.Plotly.newPlot(element, figure.data, figure.layout, {
           responsive: !still,
@@ -33,9 +42,42 @@
           displayModeBar: false,
           displaylogo: false,
         })
-      );
+      ).then(function () {
+        if (!still) {
+          watchSize(element);
+        }
+      });
     } catch (error) {
       return Promise.reject(error);
+    }
+  }
+
+  // Plotly's own responsive mode follows the window only; a container that
+  // changes width for another reason (the grid going to one column, a
+  // scrollbar appearing) is followed here.
+  var observer =
+    "ResizeObserver" in window
+      ? new ResizeObserver(function (entries) {
+          entries.forEach(function (entry) {
+            var element = entry.target;
+            if (element._candorWidth === entry.contentRect.width) {
+              return;
+            }
+            element._candorWidth = entry.contentRect.width;
+            window.cancelAnimationFrame(element._candorResize || 0);
+            element._candorResize = window.requestAnimationFrame(function () {
+              if (document.body.contains(element)) {
+                window.Plotly.Plots.resize(element);
+              }
+            });
+          });
+        })
+      : null;
+
+  function watchSize(element) {
+    if (observer) {
+      element._candorWidth = element.getBoundingClientRect().width;
+      observer.observe(element);
     }
   }
 
@@ -73,6 +115,9 @@
   document.addEventListener("htmx:beforeCleanupElement", function (event) {
     var element = event.target;
     if (element.dataset && element.dataset.chartDrawn && window.Plotly) {
+      if (observer) {
+        observer.unobserve(element);
+      }
       window.Plotly.purge(element);
     }
   });

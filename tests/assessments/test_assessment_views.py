@@ -6,9 +6,12 @@ import datetime
 from unittest import mock
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
+from assessments import services
 from assessments.models import Assessment
 from tests.factories import (
     AssessmentFactory,
@@ -208,6 +211,59 @@ class TestAssessmentCreate:
     ):
         assert owner_client.get(self.url(foreign_offering)).status_code == 404
 
+    def test_an_archived_offering_cannot_be_assessed(
+        self, owner_client, owner, offering, candor_v1
+    ):
+        offering.archived_at = timezone.now()
+        offering.save()
+
+        response = owner_client.post(
+            self.url(offering), {"profile": "internal_tool", "owner": owner.pk}
+        )
+
+        assert response.status_code == 302
+        assert response.url == offering.get_absolute_url()
+        assert not Assessment.objects.exists()
+        page = owner_client.get(response.url).content.decode()
+        assert "is archived, so no assessment can be started" in page
+
+    def test_an_archived_offering_has_no_start_form(
+        self, owner_client, offering, candor_v1, htmx_headers
+    ):
+        offering.archived_at = timezone.now()
+        offering.save()
+
+        full = owner_client.get(self.url(offering))
+        partial = owner_client.get(self.url(offering), headers=htmx_headers)
+
+        assert full.status_code == 302
+        assert partial["HX-Redirect"] == offering.get_absolute_url()
+
+    def test_an_archived_vendor_offering_cannot_be_assessed(
+        self, owner_client, owner, offering, candor_v1
+    ):
+        offering.vendor.archived_at = timezone.now()
+        offering.vendor.save()
+
+        owner_client.post(
+            self.url(offering), {"profile": "internal_tool", "owner": owner.pk}
+        )
+
+        assert not Assessment.objects.exists()
+
+    def test_the_service_refuses_an_archived_offering(self, owner, offering, candor_v1):
+        offering.archived_at = timezone.now()
+
+        with pytest.raises(ValidationError, match="is archived"):
+            services.assessment_start(
+                offering=offering,
+                framework=candor_v1,
+                profile="internal_tool",
+                user=owner,
+            )
+
+        assert not Assessment.objects.exists()
+
     def test_wrong_method_is_refused(self, owner_client, offering, candor_v1):
         assert owner_client.delete(self.url(offering)).status_code == 405
 
@@ -229,6 +285,13 @@ class TestAssessmentEdit:
         assert response.status_code == 200
         for field in ("status", "decision", "rationale", "due_date"):
             assert f'name="{field}"' in html
+
+    def test_it_is_called_decision_and_status(self, owner_client, assessment):
+        html = owner_client.get(self.url(assessment)).content.decode()
+
+        assert "<h1>Decision &amp; status</h1>" in html
+        assert "<title>Decision &amp; status · " in html
+        assert "Review and decide" not in html
 
     def test_it_records_a_decision_and_its_rationale(
         self, owner_client, owner, assessment

@@ -1,13 +1,21 @@
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.http.multipartparser import MultiPartParser
+from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from assessments.models import EvidenceImport, EvidenceTier
-from assessments.public_evidence import evidence_import_create
+from assessments.public_evidence import (
+    FmtiFile,
+    FmtiFiles,
+    evidence_import_create,
+)
 from tests.assessments.fmti_helpers import (
     CREDIT,
     MINI_FOLDER,
@@ -44,6 +52,16 @@ def _mini_upload(folder: Path = MINI_FOLDER) -> dict:
     }
 
 
+def _corrected_mini_files() -> FmtiFiles:
+    """fmti-mini with one score of Orbital Labs changed: a newer edition."""
+    files = mini_files()
+    scores = files.scores.content.replace(
+        b"Versioning protocol,1,0,0", b"Versioning protocol,1,1,0"
+    )
+    assert scores != files.scores.content
+    return dataclasses.replace(files, scores=FmtiFile(files.scores.name, scores))
+
+
 @pytest.fixture
 def evidence_import(workspace) -> EvidenceImport:
     return evidence_import_create(
@@ -58,7 +76,7 @@ def test_list_shows_the_workspace_imports_with_credit_and_counts(
     owner_client, workspace, evidence_import
 ):
     make_assessment(workspace, "Northwind AI", make_framework())
-    evidence_import_create(workspace=workspace, files=mini_files())
+    evidence_import_create(workspace=workspace, files=_corrected_mini_files())
 
     response = owner_client.get(LIST_URL)
 
@@ -69,7 +87,8 @@ def test_list_shows_the_workspace_imports_with_credit_and_counts(
     assert CREDIT in page
     assert '<td data-label="Developers" class="num">3</td>' in page
     assert '<td data-label="Disclosures" class="num">18</td>' in page
-    assert '<td data-label="Answers" class="num">3</td>' in page
+    # Northwind AI: three answers disclosed, two not disclosed.
+    assert '<td data-label="Answers" class="num">5</td>' in page
     assert reverse("evidence_import_detail", args=[evidence_import.pk]) in page
 
 
@@ -153,11 +172,13 @@ def test_upload_imports_prefills_and_redirects_to_the_import(owner_client, works
         (reverse("evidence_import_detail", args=[evidence_import.pk]), 302)
     ]
     assert "Imported FMTI December 2025: 3 developers, 6 indicators." in page
-    assert "Pre-filled 3 answers in 1 assessment." in page
+    assert "Pre-filled 5 answers in 1 assessment." in page
     assert evidence_import.workspace == workspace
     assert evidence_import.imported_by.memberships.get().workspace == workspace
     answer = answers_by_key(assessment)["changes"]
     assert (answer.value, answer.tier) == ("yes", EvidenceTier.PUBLICLY_DISCLOSED)
+    stages = answers_by_key(assessment)["stages"]
+    assert (stages.value, stages.tier) == ("unknown", EvidenceTier.PUBLICLY_DISCLOSED)
 
 
 def test_editor_can_upload(editor, workspace, client):
@@ -191,7 +212,7 @@ def test_htmx_upload_renders_the_result_in_the_panel(
     assert response.status_code == 200
     assert page.lstrip().startswith('<div id="evidence-panel"')
     assert "Imported FMTI December 2025" in page
-    assert "Pre-filled <strong>3 answers</strong>" in page
+    assert "Pre-filled <strong>4 answers</strong>" in page
     assert "See what each developer disclosed" in page
     assert CREDIT in page
 
@@ -285,6 +306,125 @@ def test_upload_refuses_a_truncated_report(owner_client):
     response = owner_client.post(LIST_URL, data)
 
     _assert_refused(response, "Quillstone.csv", "cut short")
+
+
+def test_an_upload_over_the_total_limit_is_refused_before_it_is_read(
+    owner_client, settings, monkeypatch
+):
+    settings.CANDOR_MAX_IMPORT_TOTAL_BYTES = 2000
+    # Parsing the body at all (for the CSRF check or the form) fails the test.
+    monkeypatch.setattr(MultiPartParser, "parse", _body_must_not_be_read)
+
+    response = owner_client.post(LIST_URL, _mini_upload())
+
+    _assert_refused(
+        response,
+        "Nothing was imported.",
+        "Candor takes at most 2.0\xa0KB in one import and 5.0\xa0MB a file.",
+        'name="indicators"',
+    )
+
+
+def test_htmx_upload_over_the_total_limit_shows_the_reason_in_the_panel(
+    owner_client, settings, htmx_headers, monkeypatch
+):
+    settings.CANDOR_MAX_IMPORT_TOTAL_BYTES = 2000
+    monkeypatch.setattr(MultiPartParser, "parse", _body_must_not_be_read)
+
+    response = owner_client.post(LIST_URL, _mini_upload(), headers=htmx_headers)
+
+    _assert_refused(response, 'id="evidence-panel"', "The upload is ")
+    assert "<html" not in response.content.decode()
+
+
+def test_a_viewer_is_refused_before_the_size_of_the_upload(
+    viewer_client, settings, monkeypatch
+):
+    settings.CANDOR_MAX_IMPORT_TOTAL_BYTES = 2000
+    monkeypatch.setattr(MultiPartParser, "parse", _body_must_not_be_read)
+
+    response = viewer_client.post(LIST_URL, _mini_upload())
+
+    assert response.status_code == 403
+
+
+def test_the_upload_still_needs_its_csrf_token(owner, workspace):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(owner)
+
+    response = client.post(LIST_URL, _mini_upload())
+
+    assert response.status_code == 403
+    assert EvidenceImport.objects.count() == 0
+
+
+def test_the_page_names_both_size_limits(owner_client, settings):
+    settings.CANDOR_MAX_IMPORT_TOTAL_BYTES = 20 * 1024 * 1024
+
+    response = owner_client.get(LIST_URL)
+
+    assert "at most 5.0\xa0MB each and 20.0\xa0MB in all" in (response.content.decode())
+
+
+def _body_must_not_be_read(*args, **kwargs):
+    raise AssertionError("the upload's body was read")
+
+
+def test_uploading_the_same_edition_again_says_nothing_changed(
+    owner_client, workspace, evidence_import
+):
+    response = owner_client.post(LIST_URL, _mini_upload(), follow=True)
+
+    on = f"{timezone.localdate(evidence_import.created_at):%-d %b %Y}"
+    assert response.redirect_chain == [(_detail_url(evidence_import), 302)]
+    assert (
+        f"This edition is already imported (on {on}); nothing changed."
+        in response.content.decode()
+    )
+    assert EvidenceImport.objects.count() == 1
+
+
+def test_htmx_upload_of_the_same_edition_says_so_in_the_panel(
+    owner_client, workspace, evidence_import, htmx_headers
+):
+    response = owner_client.post(LIST_URL, _mini_upload(), headers=htmx_headers)
+
+    page = response.content.decode()
+    assert "This edition is already imported (on " in page
+    assert "; nothing changed.</strong>" in page
+    assert "no rows were added" in page
+    assert EvidenceImport.objects.count() == 1
+
+
+def test_uploading_the_same_edition_prefills_an_assessment_opened_since(
+    owner_client, workspace, evidence_import
+):
+    make_assessment(workspace, "Northwind AI", make_framework())
+
+    response = owner_client.post(LIST_URL, _mini_upload(), follow=True)
+
+    assert (
+        "so it was not stored again. Pre-filled 5 answers in 1 assessment from it."
+        in response.content.decode()
+    )
+    assert EvidenceImport.objects.count() == 1
+
+
+def test_swapped_files_are_named_in_one_line_each(owner_client):
+    data = _mini_upload()
+    data["indicators"], data["scores"] = (
+        _upload(MINI_FOLDER / "scores.csv"),
+        _upload(MINI_FOLDER / "indicators.csv"),
+    )
+
+    response = owner_client.post(LIST_URL, data)
+
+    _assert_refused(
+        response,
+        "indicators.csv was given as the scores file but has the columns of the "
+        "indicators file (indicators.csv) — were the two files swapped?",
+    )
+    assert "scores must be 0 or 1" not in response.content.decode()
 
 
 def test_upload_needs_the_scores_file_and_keeps_nothing_typed(owner_client):

@@ -43,9 +43,11 @@ def test_command_imports_into_the_only_workspace_and_prints_a_summary(workspace)
     assert "disclosures:            18" in output
     assert "vendors matched:        Northwind AI" in output
     assert "assessments pre-filled: 1" in output
-    assert "answers pre-filled:     3" in output
+    assert "answers pre-filled:     5" in output
     assert f"Credit: {CREDIT}" in output
-    assert answers_by_key(assessment)["changes"].value == "yes"
+    answers = answers_by_key(assessment)
+    assert answers["changes"].value == "yes"
+    assert answers["stages"].value == "unknown"
 
 
 def test_command_takes_the_workspace_by_exact_name(workspace):

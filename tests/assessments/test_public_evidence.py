@@ -3,6 +3,7 @@ from __future__ import annotations
 import codecs
 import csv
 import dataclasses
+import io
 import logging
 from pathlib import Path
 
@@ -25,8 +26,10 @@ from assessments.public_evidence import (
     fmti_parse,
     public_evidence_prefill,
 )
+from assessments.services import assessment_rescore
 from tests.assessments.fmti_helpers import (
     CREDIT,
+    MINI_FOLDER,
     answers_by_key,
     copy_mini,
     make_assessment,
@@ -39,6 +42,8 @@ from tests.conftest import FMTI_FOLDER, requires_fmti_data
 from tests.factories import UserFactory, VendorFactory, WorkspaceFactory
 
 INDEX_SITE = "https://crfm.stanford.edu/fmti/"
+# The options that say "unknown / not disclosed"; each scores 0.
+NOT_DISCLOSED_VALUES = {"unknown", "not_disclosed"}
 
 
 @pytest.fixture(autouse=True)
@@ -58,6 +63,28 @@ def _replace_in(path: Path, old: str, new: str, count: int = 1) -> None:
     text = raw.decode("utf-8-sig")
     assert old in text, f"{old!r} not in {path.name}"
     path.write_bytes(bom + text.replace(old, new, count).encode("utf-8"))
+
+
+def _drop_indicator(folder: Path, name: str) -> None:
+    """Remove an indicator from every file of an edition, as if it never had it."""
+    for path in [
+        folder / "indicators.csv",
+        folder / "scores.csv",
+        *sorted((folder / "reports").glob("*.csv")),
+    ]:
+        raw = path.read_bytes()
+        bom = codecs.BOM_UTF8 if raw.startswith(codecs.BOM_UTF8) else b""
+        rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"), newline="")))
+        column = rows[0].index("Indicator")
+        kept = [row for row in rows if row[column] != name]
+        assert len(kept) == len(rows) - 1, f"{name!r} not once in {path.name}"
+        out = io.StringIO()
+        csv.writer(out, lineterminator="\r\n").writerows(kept)
+        path.write_bytes(bom + out.getvalue().encode("utf-8"))
+
+
+def _option_score(question, value: str) -> float:
+    return next(o["score"] for o in question.options if o["value"] == value)
 
 
 def _problems(folder: Path) -> str:
@@ -414,14 +441,51 @@ def test_some_disclosed_without_a_some_value_is_left_open(workspace, framework):
     assert "changes_strict" not in answers_by_key(assessment)
 
 
-def test_nothing_disclosed_is_left_for_the_founder_to_ask(workspace, framework):
+def test_nothing_disclosed_prefills_not_disclosed_naming_the_withheld_indicators(
+    workspace, framework
+):
     assessment = make_assessment(workspace, "Orbital Labs", framework)
+
+    summary = evidence_import_create(workspace=workspace, files=mini_files())
+
+    answers = answers_by_key(assessment)
+    assert {key: answer.value for key, answer in answers.items()} == {
+        "objectives": "unknown",
+        "changes": "partly",
+        "stages": "unknown",
+        "whistleblowing": "unknown",
+    }
+    objectives = answers["objectives"]
+    assert objectives.tier == EvidenceTier.PUBLICLY_DISCLOSED
+    assert objectives.evidence_import == summary.evidence_import
+    assert objectives.answered_by is None
+    assert objectives.source_url == INDEX_SITE
+    assert "Not disclosed: Model objectives; Usage data used in training." in (
+        objectives.note
+    )
+    assert "Disclosed:" not in objectives.note
+    assert objectives.note.endswith(f"Source: {CREDIT}.")
+    question = framework.questions.get(key="objectives")
+    assert _option_score(question, objectives.value) == 0
+
+
+def test_withheld_indicator_brings_the_index_justification_into_the_note(
+    workspace, framework
+):
+    assessment = make_assessment(workspace, "Northwind AI", framework)
 
     evidence_import_create(workspace=workspace, files=mini_files())
 
-    answers = answers_by_key(assessment)
-    assert set(answers) == {"changes"}
-    assert answers["changes"].value == "partly"
+    answer = answers_by_key(assessment)["stages"]
+    assert answer.value == "unknown"
+    assert answer.source_url == INDEX_SITE
+    assert answer.note.splitlines()[1:3] == [
+        "Not disclosed: Model stages.",
+        'Index justification (Model stages): No list of stages beyond "pre-training '
+        'and alignment".',
+    ]
+    assert "Disclosed:" not in answer.note
+    assert "was not imported" not in answer.note
 
 
 def test_question_without_indicators_is_never_prefilled(workspace, framework):
@@ -433,7 +497,23 @@ def test_question_without_indicators_is_never_prefilled(workspace, framework):
         "objectives",
         "changes",
         "changes_strict",
+        "stages",
+        "whistleblowing",
     }
+
+
+def test_question_whose_indicators_are_missing_from_the_edition_is_not_prefilled(
+    workspace, framework, tmp_path
+):
+    assessment = make_assessment(workspace, "Northwind AI", framework)
+    folder = copy_mini(tmp_path)
+    _drop_indicator(folder, "Whistleblower protection")
+
+    evidence_import_create(workspace=workspace, files=fmti_files_from_folder(folder))
+
+    answers = answers_by_key(assessment)
+    assert "whistleblowing" not in answers
+    assert answers["stages"].value == "unknown"
 
 
 def test_prefilled_answer_carries_tier_source_note_and_credit(workspace, framework):
@@ -533,7 +613,8 @@ def test_summary_counts_assessments_and_answers(workspace, framework):
     summary = evidence_import_create(workspace=workspace, files=mini_files())
 
     assert summary.assessments_prefilled == 3
-    assert summary.answers_prefilled == 3 + 3 + 1
+    # Northwind AI twice (3 disclosed, 2 not), Orbital Labs (1 disclosed, 3 not).
+    assert summary.answers_prefilled == 5 + 5 + 4
     assert set(summary.matched_vendors) == {"Northwind AI", "Orbital Labs"}
 
 
@@ -569,6 +650,27 @@ def test_answer_given_through_a_vendor_link_is_not_overwritten(workspace, framew
     evidence_import_create(workspace=workspace, files=mini_files())
 
     assert answers_by_key(assessment)["changes"].value == "partly"
+
+
+@pytest.mark.parametrize("by_a_person", [True, False], ids=["person", "vendor-link"])
+def test_given_answer_is_not_overwritten_with_not_disclosed(
+    workspace, framework, by_a_person
+):
+    assessment = make_assessment(workspace, "Northwind AI", framework)
+    question = framework.questions.get(key="stages")
+    Answer.objects.create(
+        assessment=assessment,
+        question=question,
+        value="yes",
+        note="Stages listed in the contract annex.",
+        answered_by=UserFactory() if by_a_person else None,
+    )
+
+    evidence_import_create(workspace=workspace, files=mini_files())
+
+    answer = answers_by_key(assessment)["stages"]
+    assert (answer.value, answer.evidence_import, answer.version) == ("yes", None, 1)
+    assert answer.note == "Stages listed in the contract annex."
 
 
 def test_empty_answer_row_is_filled(workspace, framework):
@@ -630,6 +732,36 @@ def test_newer_import_updates_answers_an_earlier_import_wrote(
     assert answer.revisions.count() == 2
 
 
+def test_newer_import_that_withdraws_every_disclosure_prefills_not_disclosed(
+    workspace, framework, tmp_path
+):
+    assessment = make_assessment(workspace, "Northwind AI", framework)
+    evidence_import_create(workspace=workspace, files=mini_files())
+    folder = copy_mini(tmp_path)
+    _replace_in(folder / "scores.csv", "Change log,1,1,1", "Change log,0,1,1")
+    _replace_in(
+        folder / "scores.csv", "Versioning protocol,1,0,0", "Versioning protocol,0,0,0"
+    )
+    report = folder / "reports" / "Northwind AI.csv"
+    _replace_in(
+        report, "northwind.example/changelog.,1", "northwind.example/changelog.,0"
+    )
+    _replace_in(
+        report, "northwind.example/docs/versions,1", "northwind.example/docs/versions,0"
+    )
+
+    summary = evidence_import_create(
+        workspace=workspace, files=fmti_files_from_folder(folder)
+    )
+
+    answer = answers_by_key(assessment)["changes"]
+    assert summary.answers_prefilled == 2
+    assert (answer.value, answer.version) == ("unknown", 2)
+    assert answer.source_url == INDEX_SITE
+    assert "Not disclosed: Change log; Versioning protocol." in answer.note
+    assert answer.revisions.latest("pk").old["value"] == "yes"
+
+
 def test_decided_assessment_keeps_its_evidence(workspace, framework):
     assessment = make_assessment(
         workspace, "Northwind AI", framework, status=Assessment.Status.DECIDED
@@ -676,6 +808,37 @@ def test_rescoring_is_requested_once_per_changed_assessment(
     assert sorted(rescore_calls.assessment_ids) == sorted([northwind.pk, orbital.pk])
 
 
+def test_developer_who_disclosed_little_gets_a_low_score_not_an_a(workspace, framework):
+    # Orbital Labs disclosed one of the six indicators: the change log.
+    assessment = make_assessment(workspace, "Orbital Labs", framework)
+    evidence_import_create(workspace=workspace, files=mini_files())
+
+    data = assessment_rescore(assessment.pk).data
+
+    # changes "partly" (50); objectives, stages, whistleblowing "unknown" (0).
+    assert (data["answered"], data["applicable"]) == (4, 6)
+    assert data["overall"] == 12.5
+    assert data["grade"] == "F"
+    assert data["recommended_decision"] == "reject"
+
+
+def test_three_disclosures_do_not_read_as_an_a(workspace, framework, tmp_path):
+    folder = copy_mini(tmp_path)
+    scores = folder / "scores.csv"
+    _replace_in(scores, "Model stages,0,0,1", "Model stages,0,1,1")
+    _replace_in(scores, "Versioning protocol,1,0,0", "Versioning protocol,1,1,0")
+    assessment = make_assessment(workspace, "Orbital Labs", framework)
+    evidence_import_create(workspace=workspace, files=fmti_files_from_folder(folder))
+
+    data = assessment_rescore(assessment.pk).data
+
+    # Three "yes" (100) and two "unknown" (0). Left open, the two would have let
+    # the three answers cover half the weight at 100: an A.
+    assert (data["answered"], data["applicable"]) == (5, 6)
+    assert data["overall"] == 60.0
+    assert data["grade"] == "C"
+
+
 def test_failed_rescoring_request_rolls_the_whole_import_back(
     workspace, framework, monkeypatch
 ):
@@ -715,8 +878,9 @@ def test_new_assessment_is_prefilled_from_the_latest_import(
     changed = public_evidence_prefill(assessment)
 
     answers = answers_by_key(assessment)
-    assert changed == 4
+    assert changed == 5
     assert answers["stages"].value == "yes"
+    assert answers["whistleblowing"].value == "unknown"
     assert {a.evidence_import for a in answers.values()} == {latest}
     assert rescore_calls.assessment_ids == [assessment.pk]
 
@@ -766,7 +930,8 @@ def test_developer_summary_counts_disclosures_and_matches_vendors(workspace, fra
     assert developers[0].name == "Quillstone"
     assert (by_name["Quillstone"].disclosed, by_name["Quillstone"].total) == (3, 6)
     assert [v.name for v in by_name["Quillstone"].vendors] == ["Quillstone"]
-    assert by_name["Quillstone"].answers == 3
+    # Objectives, changes and stages disclosed; whistleblowing not disclosed.
+    assert by_name["Quillstone"].answers == 4
     assert by_name["Northwind AI"].vendors == ()
     assert by_name["Orbital Labs"].reported is False
 
@@ -776,33 +941,64 @@ def test_developer_summary_counts_disclosures_and_matches_vendors(workspace, fra
 
 def test_candor_v1_is_prefilled_from_the_mini_fixture(workspace, candor_v1):
     assessment = make_assessment(workspace, "Northwind AI", candor_v1)
+    with (MINI_FOLDER / "indicators.csv").open(encoding="utf-8-sig", newline="") as f:
+        in_fixture = {row["Indicator"] for row in csv.DictReader(f)}
+    touched = {
+        question.key
+        for question in candor_v1.questions.all()
+        if any(name in in_fixture for name in question.indicators)
+    }
 
     evidence_import_create(workspace=workspace, files=mini_files())
 
     answers = answers_by_key(assessment)
+    assert set(answers) == touched
+    # Data retention and deletion policy is not in the fixture at all.
+    assert "t_retention_policy" not in answers
     assert answers["t_change_log"].value == "yes"
     assert answers["t_versioning"].value == "yes"
     # Capabilities taxonomy is not in the fixture, so it counts as not disclosed.
     assert answers["ot_objectives_published"].value == "partly"
-    assert "ed_stages_published" not in answers
-    assert "v_oversight" not in answers
+    assert answers["ed_stages_published"].value == "unknown"
+    oversight = answers["v_oversight"]
+    assert oversight.value == "unknown"
+    assert "Not disclosed: Whistleblower protection." in oversight.note
+    assert "Not in this edition: Oversight mechanism." in oversight.note
     assert all(a.tier == EvidenceTier.PUBLICLY_DISCLOSED for a in answers.values())
+
+
+def _real_scores(developer: str) -> dict[str, str]:
+    with (FMTI_FOLDER / "scores.csv").open(encoding="utf-8-sig", newline="") as f:
+        return {row["Indicator"]: row[developer] for row in csv.DictReader(f)}
+
+
+def _mapped_questions(framework) -> list:
+    return [
+        question
+        for question in framework.questions.all()
+        if question.indicators and question.public_evidence
+    ]
 
 
 def _expected_from_scores_csv(framework, developer: str) -> dict[str, str]:
     """What the rule predicts, read straight from scores.csv with the csv module."""
-    with (FMTI_FOLDER / "scores.csv").open(encoding="utf-8-sig", newline="") as f:
-        scores = {row["Indicator"]: row[developer] for row in csv.DictReader(f)}
+    scores = _real_scores(developer)
     expected = {}
-    for question in framework.questions.all():
-        if not (question.indicators and question.public_evidence):
+    for question in _mapped_questions(framework):
+        in_edition = [name for name in question.indicators if name in scores]
+        if not in_edition:
             continue
-        disclosed = sum(scores[name] == "1" for name in question.indicators)
+        disclosed = sum(scores[name] == "1" for name in in_edition)
         if disclosed == len(question.indicators):
             case = "all"
         elif disclosed:
             case = "some"
         else:
+            (expected[question.key],) = (
+                option["value"]
+                for option in question.options
+                if option["value"] in NOT_DISCLOSED_VALUES
+            )
             continue
         if case in question.public_evidence:
             expected[question.key] = question.public_evidence[case]
@@ -829,9 +1025,21 @@ def test_real_import_prefills_what_scores_csv_predicts(workspace, candor_v1, dev
     )
 
     answers = answers_by_key(assessment)
-    assert len(answers) == len(expected)
+    scores = _real_scores(developer)
+    mapped = _mapped_questions(candor_v1)
+    in_edition = [q for q in mapped if any(n in scores for n in q.indicators)]
+    disclosing = [q for q in mapped if any(scores.get(n) == "1" for n in q.indicators)]
+    silent = {k: a for k, a in answers.items() if a.value in NOT_DISCLOSED_VALUES}
     assert {key: answer.value for key, answer in answers.items()} == expected
-    assert expected, f"the index shows some disclosure by {developer}"
+    assert len(answers) == len(in_edition)
+    assert len(answers) - len(silent) == len(disclosing)
+    assert disclosing, f"the index shows some disclosure by {developer}"
+    assert silent, f"the index shows something {developer} did not disclose"
+    questions = {q.key: q for q in mapped}
+    for key, answer in silent.items():
+        assert _option_score(questions[key], answer.value) == 0
+        assert "Not disclosed: " in answer.note
+        assert "Disclosed:" not in answer.note
 
 
 @requires_fmti_data

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import json
 import re
+from html import unescape
 
 import pytest
 from django.core.exceptions import ValidationError
 from django.test import Client
 from django.urls import reverse
 
-from assessments import services
+from assessments import scoring, selectors, services
 from assessments.models import Answer, AnswerRevision, Question
 from tests.factories import AssessmentFactory, MembershipFactory, OfferingFactory
 
@@ -129,8 +131,12 @@ class TestQuestionnairePage:
 
         html = response.content.decode()
         dependent = html.split(f'id="q-{DEPENDENT}"')[1].split("</article>")[0]
-        assert "Not applicable because" in dependent
-        assert "Reinforcement learning from human feedback" in dependent
+        assert (
+            "Asked only when “Which post-training methods does the vendor confirm it "
+            "used for this model?” includes “Reinforcement learning from human "
+            "feedback”, "
+        ) in dependent
+        assert "Not applicable because" not in dependent
 
     def test_htmx_renders_only_the_questionnaire(
         self, owner_client, assessment, htmx_headers
@@ -546,7 +552,10 @@ class TestAnswerValueClean:
             (YES_NO, "  ", None),
             (MULTI, ["env_rl", "sft", ""], ["sft", "env_rl"]),
             (MULTI, [], None),
+            (MULTI, ["unknown"], ["unknown"]),
             (NUMBER, " 30 ", "30"),
+            (NUMBER, "0", "0"),
+            (NUMBER, "1000000", "1000000"),
             (URL, "https://northwind.example/spec", "https://northwind.example/spec"),
         ],
     )
@@ -560,6 +569,15 @@ class TestAnswerValueClean:
             (MULTI, ["sft", "magic"], "“magic” is not one of this question's options."),
             (NUMBER, "thirty", "Enter a number, such as 12 or 0.5."),
             (NUMBER, "NaN", "Enter a number, such as 12 or 0.5."),
+            (NUMBER, "-5", "Enter a number from 0 to 1,000,000."),
+            (NUMBER, "1e9", "Enter a number from 0 to 1,000,000."),
+            (NUMBER, "1000000.5", "Enter a number from 0 to 1,000,000."),
+            (
+                MULTI,
+                ["sft", "unknown"],
+                "“Unknown / not disclosed” cannot be ticked together with other "
+                "options.",
+            ),
             (URL, "ftp://northwind.example", "Enter a full web address"),
         ],
     )
@@ -577,3 +595,515 @@ class TestAnswerValueClean:
         assert services.answer_value_clean(scale, "4") == "4"
         with pytest.raises(ValidationError):
             services.answer_value_clean(scale, "6")
+
+
+# --- Review fixes: merging stale saves, refused saves, counts, clearing -----------
+
+
+def _form_state(html: str, key: str) -> dict:
+    """What the question's form would post back: its version and base, as rendered."""
+    article = html.split(f'id="q-{key}"')[1].split("</article>")[0]
+    version = re.search(r'name="version" value="(\d+)"', article).group(1)
+    base = re.search(r'name="base" value="([^"]*)"', article).group(1)
+    source = re.search(r'name="source_url"[^>]* value="([^"]*)"', article).group(1)
+    note = re.search(r'name="note"[^>]*>([^<]*)</textarea>', article).group(1)
+    return {
+        "version": version,
+        "base": unescape(base),
+        "source_url": unescape(source),
+        "note": unescape(note),
+    }
+
+
+def _conflict_rows(html: str) -> dict[str, tuple[str, str]]:
+    table = html.split('class="conflict-table"')[1].split("</table>")[0]
+    rows = re.findall(
+        r'<th scope="row">([^<]+)</th>\s*<td>([^<]*)</td>\s*'
+        r'<td class="conflict-mine">([^<]*)</td>',
+        table,
+    )
+    return {label: (unescape(theirs), unescape(mine)) for label, theirs, mine in rows}
+
+
+EMPTY_BASE = json.dumps(
+    {"value": None, "tier": "vendor_asserted", "source_url": "", "note": ""}
+)
+
+
+class TestStaleSaveMerge:
+    @pytest.fixture
+    def priya_answered(self, other_editor, assessment):
+        _post(
+            _client_for(other_editor),
+            assessment,
+            YES_NO,
+            value="yes",
+            source_url="https://northwind.example/policy",
+            note="Published in March.",
+        )
+
+    def test_use_mine_keeps_the_source_and_note_the_other_person_added(
+        self, owner_client, assessment, priya_answered
+    ):
+        conflict = _post(
+            owner_client, assessment, YES_NO, version=0, value="partly", base=EMPTY_BASE
+        )
+        form = _form_state(conflict.content.decode(), YES_NO)
+
+        owner_client.post(
+            _save_url(assessment, YES_NO),
+            {"value": "partly", "tier": "vendor_asserted", "use_mine": "1", **form},
+            headers={"HX-Request": "true", "HX-Target": f"q-{YES_NO}"},
+        )
+
+        answer = _answer(assessment, YES_NO)
+        assert (answer.value, answer.version) == ("partly", 2)
+        assert answer.source_url == "https://northwind.example/policy"
+        assert answer.note == "Published in March."
+        page = owner_client.get(_detail(assessment)).content.decode()
+        assert "Yes → Partly" in page
+        assert "source removed" not in page and "note removed" not in page
+
+    def test_the_conflict_box_lists_only_what_use_mine_would_change(
+        self, owner_client, assessment, priya_answered
+    ):
+        response = _post(
+            owner_client, assessment, YES_NO, version=0, value="partly", base=EMPTY_BASE
+        )
+
+        html = response.content.decode()
+        assert _conflict_rows(html) == {"Answer": ("Yes", "Partly")}
+        assert "The source and note they saved stay either way" in html
+        form = _form_state(html, YES_NO)
+        assert form["source_url"] == "https://northwind.example/policy"
+        assert form["note"] == "Published in March."
+        assert form["version"] == "1"
+
+    def test_the_conflict_box_lists_every_field_that_differs(
+        self, owner_client, other_editor, assessment
+    ):
+        _post(
+            _client_for(other_editor),
+            assessment,
+            YES_NO,
+            value="yes",
+            tier="publicly_disclosed",
+            source_url="https://northwind.example/policy",
+        )
+
+        response = _post(
+            owner_client,
+            assessment,
+            YES_NO,
+            version=0,
+            value="partly",
+            tier="independently_observed",
+            note="Our own test disagrees.",
+            base=EMPTY_BASE,
+        )
+
+        html = response.content.decode()
+        assert _conflict_rows(html) == {
+            "Answer": ("Yes", "Partly"),
+            "Evidence": ("Publicly disclosed", "Independently observed"),
+            "Note": ("None", "Our own test disagrees."),
+        }
+        assert "The source they saved stays either way" in html
+
+    def test_a_stale_save_without_a_base_still_offers_every_posted_field(
+        self, owner_client, assessment, priya_answered
+    ):
+        response = _post(owner_client, assessment, YES_NO, version=0, value="partly")
+
+        rows = _conflict_rows(response.content.decode())
+        assert rows["Source"] == ("https://northwind.example/policy", "None")
+        assert rows["Note"] == ("Published in March.", "None")
+
+    def test_the_service_saves_only_fields_changed_since_the_base(
+        self, owner, other_editor, assessment
+    ):
+        question = Question.objects.get(framework=assessment.framework, key=YES_NO)
+        services.answer_save(
+            assessment=assessment,
+            question=question,
+            expected_version=0,
+            user=other_editor,
+            value="yes",
+            note="Theirs",
+        )
+
+        with pytest.raises(services.AnswerConflict) as refused:
+            services.answer_save(
+                assessment=assessment,
+                question=question,
+                expected_version=0,
+                user=owner,
+                base=json.loads(EMPTY_BASE),
+                value="partly",
+                tier="vendor_asserted",
+                source_url="",
+                note="",
+            )
+
+        assert refused.value.mine["value"] == "partly"
+        assert refused.value.mine["note"] == "Theirs"
+        assert refused.value.changed == ("value",)
+
+    @pytest.mark.parametrize(
+        "base", ["[1, 2", '["yes"]', '{"source_url": {"a": 1}}', '{"value": [1]}']
+    )
+    def test_a_malformed_base_is_a_bad_request(self, owner_client, assessment, base):
+        response = _post(owner_client, assessment, YES_NO, value="yes", base=base)
+
+        assert response.status_code == 400
+        assert not Answer.objects.exists()
+
+
+class TestRefusedSave:
+    def test_a_refused_save_says_not_saved_and_keeps_what_was_typed(
+        self, owner_client, assessment
+    ):
+        _post(owner_client, assessment, CHOICE, value="user_outcomes")
+
+        response = _post(
+            owner_client,
+            assessment,
+            CHOICE,
+            version=1,
+            value="engagement",
+            source_url="bad url",
+        )
+
+        html = response.content.decode()
+        status = html.split('class="question-status"')[1].split("</footer>")[0]
+        assert "Not saved" in status
+        assert "Fix the source as marked above" in status
+        assert "Last saved" not in status and "✓ Saved" not in status
+        assert "Still stored: Task success and verified user outcomes" in status
+        assert 'value="bad url"' in html
+        assert re.search(r'value="engagement"\s+checked', html)
+        assert "Enter a full web address" in html
+        assert _answer(assessment, CHOICE).value == "user_outcomes"
+
+    def test_a_refused_save_keeps_the_version_and_base_it_was_loaded_with(
+        self, owner_client, assessment
+    ):
+        _post(owner_client, assessment, CHOICE, value="user_outcomes")
+        loaded = _form_state(
+            owner_client.get(_detail(assessment)).content.decode(), CHOICE
+        )
+
+        response = _post(
+            owner_client,
+            assessment,
+            CHOICE,
+            version=1,
+            value="engagement",
+            source_url="bad url",
+            base=loaded["base"],
+        )
+
+        form = _form_state(response.content.decode(), CHOICE)
+        assert form["version"] == "1"
+        assert json.loads(form["base"])["value"] == "user_outcomes"
+
+
+class TestProgressCounts:
+    def test_progress_counts_what_the_score_counts(self, owner_client, assessment):
+        for key, value in [
+            (CHOICE, "user_outcomes"),
+            ("t_change_notice", "notice_only"),
+            (NUMBER, "30"),
+            (URL, "https://northwind.example/spec"),
+            ("t_model_card_url", "https://northwind.example/card"),
+        ]:
+            _post(owner_client, assessment, key, value=value)
+
+        html = owner_client.get(_detail(assessment, pillar="transparency")).content
+        html = html.decode()
+
+        inputs = selectors.assessment_scoring_inputs(assessment)
+        result = scoring.score_assessment(
+            inputs.pillars, inputs.questions, inputs.answers, inputs.profile_weights
+        )
+        for pillar in result.pillars:
+            assert _progress(html, pillar.key) == (
+                f"{pillar.answered} / {pillar.applicable}"
+            )
+        assert (
+            f"<strong>{result.answered}</strong> of {result.applicable} scored "
+            "questions answered"
+        ) in html
+
+    def test_an_unscored_answer_does_not_move_the_progress(
+        self, owner_client, assessment
+    ):
+        before = owner_client.get(_detail(assessment, pillar="values")).content
+
+        response = _post(
+            owner_client, assessment, URL, value="https://northwind.example/spec"
+        )
+
+        assert _progress(response.content.decode(), "values") == _progress(
+            before.decode(), "values"
+        )
+
+    def test_unscored_questions_are_labelled_not_scored(self, owner_client, assessment):
+        values = owner_client.get(_detail(assessment, pillar="values")).content
+        scored_only = owner_client.get(_detail(assessment)).content.decode()
+
+        url_question = values.decode().split(f'id="q-{URL}"')[1].split("</article>")[0]
+        assert '<span class="tag-unscored"' in url_question
+        assert ">Not scored</span>" in url_question
+        assert "Not scored" not in scored_only
+
+
+class TestMultipleChoiceAndClearing:
+    def test_unknown_cannot_be_ticked_with_real_options(self, owner_client, assessment):
+        response = owner_client.post(
+            _save_url(assessment, MULTI),
+            {"value": ["sft", "unknown"], "tier": "vendor_asserted", "version": 0},
+            headers={"HX-Request": "true", "HX-Target": f"q-{MULTI}-status"},
+        )
+
+        html = response.content.decode()
+        assert "“Unknown / not disclosed” cannot be ticked together" in html
+        assert "Not saved" in html
+        assert not Answer.objects.filter(assessment=assessment).exists()
+
+    def test_unticking_every_box_leaves_the_question_not_answered(
+        self, owner_client, assessment
+    ):
+        _post(owner_client, assessment, MULTI, value=["sft"])
+
+        response = _post(owner_client, assessment, MULTI, version=1)
+
+        html = response.content.decode()
+        assert _answer(assessment, MULTI).value is None
+        assert "Not answered · last change by you, just now" in html
+        assert "Last saved" not in html
+        assert "badge-tier-" not in html
+
+    def test_a_single_choice_question_offers_to_clear_its_answer(
+        self, owner_client, assessment
+    ):
+        html = owner_client.get(_detail(assessment)).content.decode()
+
+        question = html.split(f'id="q-{YES_NO}"')[1].split("</article>")[0]
+        assert 'type="button" name="clear" value="1"' in question
+        assert f'hx-post="{_save_url(assessment, YES_NO)}"' in question
+
+    def test_clear_answer_empties_the_value_and_records_a_revision(
+        self, owner_client, assessment
+    ):
+        _post(owner_client, assessment, YES_NO, value="yes", note="Kept note")
+
+        response = owner_client.post(
+            _save_url(assessment, YES_NO),
+            {"value": "yes", "clear": "1", "tier": "vendor_asserted", "version": 1},
+            headers={"HX-Request": "true", "HX-Target": f"q-{YES_NO}"},
+        )
+
+        answer = _answer(assessment, YES_NO)
+        assert (answer.value, answer.version) == (None, 2)
+        html = response.content.decode()
+        assert html.lstrip().startswith(f'<article id="q-{YES_NO}"')
+        assert " checked" not in html.split('class="evidence-fields"')[0]
+        assert "Not answered" in html
+        assert "Yes → No answer" in html
+
+    def test_clear_answer_keeps_the_note_when_the_form_sends_its_base(
+        self, owner_client, assessment
+    ):
+        _post(owner_client, assessment, YES_NO, value="yes", note="Kept note")
+        form = _form_state(
+            owner_client.get(_detail(assessment)).content.decode(), YES_NO
+        )
+
+        owner_client.post(
+            _save_url(assessment, YES_NO),
+            {"value": "yes", "clear": "1", "tier": "vendor_asserted", **form},
+            headers={"HX-Request": "true", "HX-Target": f"q-{YES_NO}"},
+        )
+
+        answer = _answer(assessment, YES_NO)
+        assert (answer.value, answer.note) == (None, "Kept note")
+
+    def test_clearing_a_question_never_answered_stores_nothing(
+        self, owner_client, assessment
+    ):
+        response = _post(owner_client, assessment, YES_NO, clear="1")
+
+        assert response.status_code == 200
+        assert not Answer.objects.filter(assessment=assessment).exists()
+
+
+class TestDecidedAssessment:
+    @pytest.fixture
+    def decided(self, assessment):
+        assessment.status = "decided"
+        assessment.decision = "conditions"
+        assessment.save()
+        return assessment
+
+    def test_the_questionnaire_is_read_only_with_a_banner(self, owner_client, decided):
+        html = owner_client.get(_detail(decided)).content.decode()
+
+        assert "Decided on" in html and "Approve with conditions" in html
+        assert "reopen to change answers" in html
+        assert reverse("assessment_reopen", args=[decided.pk]) in html
+        assert 'class="answer-fields" disabled' in html
+        assert 'hx-post="' + _save_url(decided, CHOICE) not in html
+        assert "Clear answer" not in html
+
+    def test_a_viewer_sees_the_banner_without_the_reopen_action(
+        self, viewer_client, decided
+    ):
+        html = viewer_client.get(_detail(decided)).content.decode()
+
+        assert "Decided on" in html
+        assert reverse("assessment_reopen", args=[decided.pk]) not in html
+
+    def test_a_save_to_a_decided_assessment_is_refused_with_409(
+        self, owner_client, decided
+    ):
+        response = _post(owner_client, decided, CHOICE, htmx=False, value="engagement")
+
+        html = response.content.decode()
+        assert response.status_code == 409
+        assert "this assessment was decided on" in html
+        assert "Reopen it to change answers." in html
+        assert not Answer.objects.filter(assessment=decided).exists()
+
+    def test_an_htmx_save_to_a_decided_assessment_says_not_saved(
+        self, owner_client, decided
+    ):
+        response = _post(owner_client, decided, CHOICE, value="engagement")
+
+        html = response.content.decode()
+        assert response["HX-Retarget"] == f"#q-{CHOICE}"
+        assert "Not saved" in html and "Reopen it to change answers." in html
+        assert 'class="answer-fields" disabled' in html
+        assert not Answer.objects.filter(assessment=decided).exists()
+
+    def test_the_service_refuses_a_decided_assessment(self, owner, decided):
+        question = Question.objects.get(framework=decided.framework, key=CHOICE)
+
+        with pytest.raises(services.AssessmentDecided):
+            services.answer_save(
+                assessment=decided,
+                question=question,
+                expected_version=0,
+                user=owner,
+                value="engagement",
+            )
+
+
+class TestAssessmentReopen:
+    @pytest.fixture
+    def decided(self, assessment):
+        assessment.status = "decided"
+        assessment.decision = "approve"
+        assessment.save()
+        return assessment
+
+    def url(self, assessment) -> str:
+        return reverse("assessment_reopen", args=[assessment.pk])
+
+    def test_reopening_takes_it_back_to_review_and_keeps_the_decision(
+        self, owner_client, decided, caplog
+    ):
+        caplog.set_level("INFO", logger="assessments.services")
+
+        response = owner_client.post(self.url(decided))
+
+        decided.refresh_from_db()
+        assert response.status_code == 302
+        assert response.url == decided.get_absolute_url()
+        assert (decided.status, decided.decision) == ("in_review", "approve")
+        assert f"assessment reopened assessment={decided.pk}" in caplog.text
+        page = owner_client.get(response.url).content.decode()
+        assert "Reopened for review" in page
+        assert 'class="answer-fields" disabled' not in page
+
+    def test_an_editor_can_reopen(self, workspace, decided):
+        editor = MembershipFactory(workspace=workspace, role="editor").user
+
+        _client_for(editor).post(self.url(decided))
+
+        decided.refresh_from_db()
+        assert decided.status == "in_review"
+
+    def test_htmx_reopen_redirects_on_the_client(
+        self, owner_client, decided, htmx_headers
+    ):
+        response = owner_client.post(self.url(decided), headers=htmx_headers)
+
+        assert response["HX-Redirect"] == decided.get_absolute_url()
+
+    def test_a_viewer_cannot_reopen(self, viewer_client, decided):
+        response = viewer_client.post(self.url(decided))
+
+        decided.refresh_from_db()
+        assert response.status_code == 403
+        assert decided.status == "decided"
+
+    def test_another_workspace_assessment_is_not_found(self, outsider_client, decided):
+        assert outsider_client.post(self.url(decided)).status_code == 404
+
+    def test_get_is_refused(self, owner_client, decided):
+        assert owner_client.get(self.url(decided)).status_code == 405
+
+    def test_anonymous_is_sent_to_login(self, decided):
+        response = Client().post(self.url(decided))
+
+        decided.refresh_from_db()
+        assert response.status_code == 302
+        assert response.url.startswith(reverse("login"))
+        assert decided.status == "decided"
+
+
+class TestWording:
+    def test_the_questionnaire_links_to_decision_and_status(
+        self, owner_client, assessment
+    ):
+        html = owner_client.get(_detail(assessment)).content.decode()
+
+        edit_url = reverse("assessment_edit", args=[assessment.pk])
+        assert re.search(rf'<a href="{edit_url}"[^>]*>Decision &amp; status</a>', html)
+
+    @pytest.mark.parametrize(
+        ("labels", "kind", "sentence"),
+        [
+            (
+                ("Yes", "Partly"),
+                "yes_no",
+                "Asked only when “Does it log?” is answered Yes or Partly.",
+            ),
+            (
+                ("Supervised fine-tuning on your examples only",),
+                "choice",
+                "Asked only when “Does it log?” is answered “Supervised fine-tuning "
+                "on your examples only”.",
+            ),
+            (
+                ("RLHF", "RLAIF"),
+                "multi",
+                "Asked only when “Does it log?” includes RLHF or RLAIF.",
+            ),
+        ],
+    )
+    def test_a_not_applicable_question_says_when_it_is_asked(
+        self, labels, kind, sentence
+    ):
+        row = selectors.QuestionRow(
+            question=Question(key="q", kind="yes_no", text="Logged?"),
+            number=1,
+            answer=None,
+            applicable=False,
+            depends_on_text="Does it log?",
+            depends_on_labels=labels,
+            depends_on_kind=kind,
+        )
+
+        assert row.asked_when == sentence

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime
 import logging
 from unittest import mock
 
 import pytest
 import yaml
 from django.conf import settings
+from django.utils import timezone
 from kombu.exceptions import OperationalError as BrokerError
 
 from assessments.frameworks import BUILTIN_DIR, framework_latest, framework_sync
@@ -15,6 +17,7 @@ from assessments.models import Assessment, Question, ScoreCard
 from assessments.scoring import METHOD_VERSION
 from assessments.selectors import (
     assessment_profile_weights,
+    assessment_score_is_pending,
     assessment_scorecard,
     assessment_scoring_inputs,
 )
@@ -22,8 +25,9 @@ from assessments.services import (
     answer_save,
     assessment_rescore,
     assessment_rescore_request,
+    assessment_rescore_sweep,
 )
-from assessments.tasks import rescore_assessment
+from assessments.tasks import rescore_assessment, rescore_sweep
 from tests.factories import AnswerFactory, AssessmentFactory
 
 APPLY_ASYNC = "assessments.tasks.rescore_assessment.apply_async"
@@ -250,13 +254,14 @@ def test_scorecard_is_none_before_the_first_scoring(assessment):
     assert assessment_scorecard(assessment) is None
 
 
-def test_scoring_inputs_take_three_queries_however_many_questions(
+def test_scoring_inputs_take_four_queries_however_many_questions(
     assessment, django_assert_num_queries
 ):
     answer_every_question(assessment, best)
     assessment = Assessment.objects.select_related("framework").get(pk=assessment.pk)
 
-    with django_assert_num_queries(3):
+    # Pillars, questions, answers and the offering's latest completed run.
+    with django_assert_num_queries(4):
         inputs = assessment_scoring_inputs(assessment)
 
     assert len(inputs.questions) == assessment.framework.questions.count()
@@ -361,3 +366,60 @@ def test_new_assessments_can_use_the_new_version(assessment, tmp_path):
 
     assert newer.framework.version == 2
     assert assessment.framework.version == 1
+
+
+# --- Lost rescorings and pages waiting for the new score -------------------
+
+
+def _request_minutes_ago(assessment, minutes: int) -> None:
+    Assessment.objects.filter(pk=assessment.pk).update(
+        rescore_pending=True,
+        rescore_requested_at=timezone.now() - datetime.timedelta(minutes=minutes),
+    )
+
+
+def test_sweep_enqueues_a_rescoring_whose_task_was_lost(assessment):
+    _request_minutes_ago(assessment, minutes=10)
+
+    with mock.patch("assessments.tasks.rescore_assessment.delay") as delay:
+        count = assessment_rescore_sweep()
+
+    assert count == 1
+    delay.assert_called_once_with(assessment.pk)
+
+
+def test_sweep_leaves_a_fresh_request_to_its_own_task(assessment):
+    _request_minutes_ago(assessment, minutes=0)
+
+    with mock.patch("assessments.tasks.rescore_assessment.delay") as delay:
+        count = assessment_rescore_sweep()
+
+    assert count == 0
+    delay.assert_not_called()
+
+
+def test_sweep_task_brings_a_stuck_assessment_up_to_date(assessment):
+    _request_minutes_ago(assessment, minutes=10)
+
+    rescore_sweep()
+
+    assert pending(assessment) is False
+    assert ScoreCard.objects.filter(assessment=assessment).exists()
+
+
+def test_score_stays_pending_between_the_claim_and_the_stored_score(
+    assessment, apply_async, django_capture_on_commit_callbacks
+):
+    assessment_rescore(assessment.pk)
+    with django_capture_on_commit_callbacks(execute=True):
+        assessment_rescore_request(assessment)
+    # A rescoring has claimed the request (flag off) but not stored its score yet.
+    Assessment.objects.filter(pk=assessment.pk).update(rescore_pending=False)
+
+    fresh = Assessment.objects.get(pk=assessment.pk)
+
+    assert assessment_score_is_pending(fresh) is True
+    assessment_rescore(assessment.pk)
+    assert (
+        assessment_score_is_pending(Assessment.objects.get(pk=assessment.pk)) is False
+    )

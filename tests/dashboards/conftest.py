@@ -71,3 +71,17 @@ def scored_assessment(assessment) -> Assessment:
         },
     )
     return assessment
+
+
+@pytest.fixture
+def graded_assessment(assessment) -> Assessment:
+    """ANSWERS plus every other scored question at its best: enough for a grade."""
+    best = {}
+    for question in Question.objects.filter(framework=assessment.framework):
+        if not question.options or question.weight <= 0 or question.key in ANSWERS:
+            continue
+        option = max(question.options, key=lambda option: option["score"])
+        value = [option["value"]] if question.kind == "multi" else option["value"]
+        best[question.key] = (value, "vendor_asserted")
+    answer_and_score(assessment, {**ANSWERS, **best})
+    return assessment

@@ -124,6 +124,28 @@ class TestPillarBars:
 
         assert four["layout"]["height"] > two["layout"]["height"]
 
+    def test_the_score_axis_has_evenly_spaced_ticks(self):
+        figure = charts.pillar_bars(_result(FOUR_PILLARS))
+
+        assert figure["layout"]["xaxis"]["tickvals"] == [0, 20, 40, 60, 80, 100]
+
+    def test_grade_bands_are_shaded_behind_the_bars_and_labelled(self):
+        figure = charts.pillar_bars(_result(FOUR_PILLARS))
+
+        bands = [
+            (shape["x0"], shape["x1"], shape["layer"])
+            for shape in figure["layout"]["shapes"]
+        ]
+        labels = [note["text"] for note in figure["layout"]["annotations"]]
+        assert bands == [
+            (85, 100, "below"),
+            (70, 85, "below"),
+            (55, 70, "below"),
+            (40, 55, "below"),
+            (0, 40, "below"),
+        ]
+        assert labels == ["A", "B", "C", "D", "F"]
+
 
 class TestEvidenceMix:
     def test_it_stacks_the_three_tiers_in_percent(self):

@@ -51,16 +51,31 @@ def _score_data(assessment, red_flags: list[dict], **fields) -> dict:
 
 class TestDashboardPage:
     def test_it_shows_the_grade_score_and_recommended_decision(
+        self, owner_client, graded_assessment
+    ):
+        response = owner_client.get(_url(graded_assessment))
+
+        card = ScoreCard.objects.get(assessment=graded_assessment).data
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert card["grade"] in ("A", "B")
+        assert f'class="grade grade-{card["grade"]}"' in html
+        assert f"<strong>{card['overall']:g}</strong>" in html
+        assert "Approve with conditions" in html
+        assert "the grade alone would approve" in html
+
+    def test_too_few_answers_show_a_provisional_score_without_a_grade(
         self, owner_client, scored_assessment
     ):
         response = owner_client.get(_url(scored_assessment))
 
         card = ScoreCard.objects.get(assessment=scored_assessment).data
         html = response.content.decode()
-        assert response.status_code == 200
-        assert f'class="grade grade-{card["grade"]}"' in html
+        assert card["grade"] is None and card["overall"] is not None
         assert f"<strong>{card['overall']:g}</strong>" in html
-        assert "Approve with conditions" in html
+        assert "provisional" in html
+        assert "No grade until answers cover at least half" in html
+        assert "No recommendation yet" in html
         assert "Northwind AI" in html
         assert "nw-chat 2026-01" in html
         assert "Customer-facing assistant" in html
@@ -185,6 +200,21 @@ class TestDashboardPage:
         assert '<th scope="col" class="num">Measured</th>' in html
         assert '"name": "Measured"' in html
 
+    def test_without_measurements_the_table_has_one_score_column(
+        self, owner_client, assessment, candor_v1
+    ):
+        data = _score_data(assessment, [])
+        ScoreCard.objects.create(assessment=assessment, data=data, method_version="1")
+
+        response = owner_client.get(_url(assessment))
+
+        html = response.content.decode()
+        table = html[html.index('class="dash-pillar-table"') : html.index("</table>")]
+        assert '<th scope="col" class="num">Score</th>' in table
+        assert "Claimed" not in table
+        assert "Measured" not in table
+        assert "not measured" not in table
+
     def test_a_score_on_public_evidence_is_not_labelled_vendor_asserted(
         self, owner_client, assessment
     ):
@@ -245,7 +275,88 @@ class TestDashboardPage:
         response = owner_client.get(_url(scored_assessment))
 
         edit = reverse("assessment_edit", args=[scored_assessment.pk])
-        assert f'href="{edit}"' in response.content.decode()
+        html = response.content.decode()
+        assert (
+            f'href="{edit}" role="button" class="secondary outline small">'
+            "Decision &amp; status</a>"
+        ) in html
+        assert "Record decision" not in html
+
+    def test_export_pdf_reports_progress_beside_its_button(
+        self, owner_client, scored_assessment
+    ):
+        response = owner_client.get(_url(scored_assessment))
+
+        html = response.content.decode()
+        create = reverse("report_create", args=[scored_assessment.pk])
+        form = html[html.index(f'action="{create}"') : html.index("Export PDF")]
+        slot = html.index('<span id="export-status"')
+        assert 'hx-target="#export-status"' in form
+        assert 'hx-swap="outerHTML"' in form
+        assert html.index("Export PDF") < slot < html.index('class="dash-facts"')
+
+    def test_export_pdf_still_posts_without_javascript(
+        self, owner_client, scored_assessment
+    ):
+        response = owner_client.get(_url(scored_assessment))
+
+        create = reverse("report_create", args=[scored_assessment.pk])
+        assert f'<form method="post" action="{create}"' in response.content.decode()
+
+
+class TestDecision:
+    def test_the_decision_and_its_rationale_show_in_the_header(
+        self, owner_client, scored_assessment
+    ):
+        scored_assessment.status = "decided"
+        scored_assessment.decision = "conditions"
+        scored_assessment.rationale = "Pilot only.\nRevisit when <b>v4</b> ships."
+        scored_assessment.save()
+
+        response = owner_client.get(_url(scored_assessment))
+
+        html = response.content.decode()
+        header = html[: html.index('id="score"')]
+        decided_on = f"{scored_assessment.updated_at:%-d %b %Y}"
+        assert "Why “Approve with conditions”" in header
+        assert "Pilot only.<br>Revisit when &lt;b&gt;v4&lt;/b&gt; ships." in header
+        assert f"Decided on {decided_on}; {scored_assessment.owner.username}" in header
+        assert "<b>v4</b>" not in html
+
+    def test_a_rationale_before_the_decision_is_final_says_so(
+        self, owner_client, scored_assessment
+    ):
+        scored_assessment.status = "in_review"
+        scored_assessment.decision = "reject"
+        scored_assessment.rationale = "No change log at all."
+        scored_assessment.save()
+
+        response = owner_client.get(_url(scored_assessment))
+
+        html = response.content.decode()
+        assert "No change log at all." in html
+        assert "Not final while the assessment is in review." in html
+
+    def test_a_decision_without_rationale_asks_a_writer_for_one(
+        self, owner_client, scored_assessment
+    ):
+        scored_assessment.decision = "approve"
+        scored_assessment.save()
+
+        response = owner_client.get(_url(scored_assessment))
+
+        edit = reverse("assessment_edit", args=[scored_assessment.pk])
+        html = response.content.decode()
+        assert "No rationale recorded for this decision." in html
+        assert f'<a href="{edit}">Add one</a>' in html
+
+    def test_without_a_decision_nothing_about_a_rationale_shows(
+        self, owner_client, scored_assessment
+    ):
+        response = owner_client.get(_url(scored_assessment))
+
+        html = response.content.decode()
+        assert "rationale" not in html.lower()
 
     def test_queries_do_not_grow_with_answers_and_reports(
         self, owner_client, assessment, owner

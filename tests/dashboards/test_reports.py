@@ -50,6 +50,11 @@ def _pdf_text(content: bytes, tmp_path) -> str:
     ).stdout
 
 
+def _header(htmx_headers: dict[str, str]) -> dict[str, str]:
+    """Headers of htmx polling from the status beside the Export PDF button."""
+    return {**htmx_headers, "HX-Target": "export-status"}
+
+
 def _done_report(assessment, user) -> Report:
     report = Report.objects.create(
         assessment=assessment, requested_by=user, status=Report.Status.DONE
@@ -300,7 +305,26 @@ class TestReportCreateView:
         assert response.status_code == 302
         assert response.url == _status_url(report)
 
-    def test_htmx_gets_the_polling_status_row(
+    def test_htmx_shows_progress_beside_the_button_that_was_pressed(
+        self, owner_client, scored_assessment, htmx_headers
+    ):
+        response = owner_client.post(
+            _create_url(scored_assessment),
+            headers={**htmx_headers, "HX-Target": "export-status"},
+        )
+
+        report = Report.objects.get(assessment=scored_assessment)
+        html = response.content.decode()
+        status = html.split("hx-swap-oob")[0]
+        assert response.status_code == 200
+        assert html.lstrip().startswith('<span id="export-status"')
+        assert f'hx-get="{_status_url(report)}"' in status
+        assert 'hx-trigger="every 1s"' in status
+        assert "<progress" in status
+        assert "Waiting for a worker…" in status
+        assert "<html" not in html
+
+    def test_htmx_also_adds_the_report_to_the_list_below(
         self, owner_client, scored_assessment, htmx_headers
     ):
         response = owner_client.post(
@@ -309,11 +333,9 @@ class TestReportCreateView:
 
         report = Report.objects.get(assessment=scored_assessment)
         html = response.content.decode()
-        assert response.status_code == 200
-        assert html.lstrip().startswith(f'<article id="report-{report.pk}"')
-        assert 'hx-trigger="every 1s"' in html
-        assert "<progress" in html
-        assert "<html" not in html
+        row = html[html.index('hx-swap-oob="afterbegin:#report-list"') :]
+        assert f'<article id="report-{report.pk}"' in row
+        assert "PDF summary" in row
 
     def test_a_viewer_may_request_a_report(self, viewer_client, scored_assessment):
         response = viewer_client.post(_create_url(scored_assessment))
@@ -404,6 +426,64 @@ class TestReportStatusView:
 
         html = response.content.decode()
         assert "No worker seems to be running" in html
+        assert "every 1s" not in html
+
+    def test_the_header_status_of_a_printing_report_keeps_polling(
+        self, owner_client, scored_assessment, htmx_headers
+    ):
+        report = Report.objects.create(
+            assessment=scored_assessment, status=Report.Status.RUNNING
+        )
+
+        response = owner_client.get(_status_url(report), headers=_header(htmx_headers))
+
+        html = response.content.decode()
+        assert html.lstrip().startswith('<span id="export-status"')
+        assert "Printing…" in html
+        assert 'hx-trigger="every 1s"' in html
+        assert "<article" not in html
+
+    def test_the_header_status_of_a_done_report_offers_the_download(
+        self, owner_client, scored_assessment, owner, htmx_headers
+    ):
+        report = _done_report(scored_assessment, owner)
+
+        response = owner_client.get(_status_url(report), headers=_header(htmx_headers))
+
+        html = response.content.decode()
+        assert html.lstrip().startswith('<span id="export-status"')
+        assert "PDF ready" in html
+        assert f'href="{_download_url(report)}"' in html
+        assert "every 1s" not in html
+
+    def test_the_header_status_of_a_failed_report_says_why(
+        self, owner_client, scored_assessment, htmx_headers
+    ):
+        report = Report.objects.create(
+            assessment=scored_assessment,
+            status=Report.Status.FAILED,
+            error="Chromium was not found.",
+        )
+
+        response = owner_client.get(_status_url(report), headers=_header(htmx_headers))
+
+        html = response.content.decode()
+        assert "Could not print." in html
+        assert "Chromium was not found." in html
+        assert "every 1s" not in html
+
+    def test_the_header_status_of_a_stalled_report_stops_polling(
+        self, owner_client, scored_assessment, htmx_headers
+    ):
+        report = Report.objects.create(assessment=scored_assessment)
+        Report.objects.filter(pk=report.pk).update(
+            created_at=timezone.now() - timedelta(hours=1)
+        )
+
+        response = owner_client.get(_status_url(report), headers=_header(htmx_headers))
+
+        html = response.content.decode()
+        assert "Not printed after" in html
         assert "every 1s" not in html
 
     def test_htmx_gets_only_the_status_row(

@@ -54,6 +54,7 @@ def celery_worker_process(transactional_db, tmp_path):
                 "config",
                 "worker",
                 "--pool=solo",
+                "--queues=celery,runs",
                 "--loglevel=INFO",
                 "--without-gossip",
                 "--without-mingle",

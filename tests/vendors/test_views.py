@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import IntegrityError, connection, transaction
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
@@ -456,6 +456,44 @@ class TestOfferingCreate:
         assert str(offering) == "Northwind Chat 3.1"
         assert response.url == offering.get_absolute_url()
 
+    def test_the_same_name_and_version_twice_is_a_form_error(
+        self, owner_client, offering
+    ):
+        response = owner_client.post(
+            self.url(offering.vendor),
+            {"name": "northwind chat", "version": "3.1", "notes": "Again"},
+        )
+
+        html = response.content.decode()
+        assert response.status_code == 200
+        assert "Northwind AI already has “Northwind Chat 3.1”" in html
+        assert "Again</textarea>" in html
+        assert offering.vendor.offerings.count() == 1
+
+    def test_an_archived_duplicate_is_named_as_such(self, owner_client, offering):
+        offering.archived_at = timezone.now()
+        offering.save()
+
+        response = owner_client.post(
+            self.url(offering.vendor), {"name": "Northwind Chat", "version": "3.1"}
+        )
+
+        assert "(archived: restore it instead)" in response.content.decode()
+        assert offering.vendor.offerings.count() == 1
+
+    def test_another_version_of_the_same_model_is_fine(self, owner_client, offering):
+        owner_client.post(
+            self.url(offering.vendor), {"name": "Northwind Chat", "version": "3.2"}
+        )
+
+        assert offering.vendor.offerings.count() == 2
+
+    def test_the_database_refuses_a_duplicate_too(self, offering):
+        with pytest.raises(IntegrityError), transaction.atomic():
+            Offering.objects.create(
+                vendor=offering.vendor, name=offering.name, version=offering.version
+            )
+
     def test_a_missing_name_keeps_what_was_typed(self, owner_client, vendor):
         response = owner_client.post(self.url(vendor), {"version": "3.1"})
 
@@ -550,6 +588,22 @@ class TestOfferingEdit:
         offering.refresh_from_db()
         assert response.url == offering.get_absolute_url()
         assert offering.version == "3.2"
+
+    def test_renaming_onto_another_offering_is_a_form_error(
+        self, owner_client, offering
+    ):
+        other = OfferingFactory(
+            vendor=offering.vendor, name="Northwind Chat", version="3.2"
+        )
+
+        response = owner_client.post(
+            self.url(other), {"name": "Northwind Chat", "version": "3.1"}
+        )
+
+        other.refresh_from_db()
+        assert response.status_code == 200
+        assert "already has “Northwind Chat 3.1”" in response.content.decode()
+        assert other.version == "3.2"
 
     def test_htmx_renders_only_the_form(self, owner_client, offering, htmx_headers):
         response = owner_client.get(self.url(offering), headers=htmx_headers)

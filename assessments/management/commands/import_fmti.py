@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
 from accounts.models import Workspace
 from assessments.public_evidence import (
@@ -37,9 +38,19 @@ class Command(BaseCommand):
             ) from error
 
         matched = ", ".join(summary.matched_vendors) or "none"
-        lines = [
+        headline = (
             f"Imported {summary.evidence_import.edition} into workspace "
-            f"{target.name!r} (import {summary.evidence_import.pk}).",
+            f"{target.name!r} (import {summary.evidence_import.pk})."
+        )
+        if summary.already_imported:
+            imported_on = timezone.localdate(summary.evidence_import.created_at)
+            headline = (
+                f"{summary.evidence_import.edition} is already imported into "
+                f"workspace {target.name!r} (import {summary.evidence_import.pk}, "
+                f"on {imported_on:%-d %b %Y}); nothing was stored again."
+            )
+        lines = [
+            headline,
             f"  developers:             {summary.developers} "
             f"({summary.reports} with a report)",
             f"  indicators:             {summary.indicators}",

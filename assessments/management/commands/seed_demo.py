@@ -20,6 +20,8 @@ from assessments.public_evidence import (
     fmti_files_from_folder,
 )
 from assessments.services import assessment_rescore_request, assessment_start
+from evals.crypto import SecretError, secret_encrypt
+from evals.models import ApiKind, Endpoint
 from vendors.models import Offering, Vendor
 
 logger = logging.getLogger(__name__)
@@ -35,6 +37,11 @@ INDEXED_VENDORS = [
 ]
 # A made-up vendor with a filled questionnaire, so the dashboard has every part to show.
 FICTIONAL_VENDOR = ("Northwind Models (fictional)", "Northwind Chat")
+# Candor's simulated vendor (bin/run serves it): one offering per scripted profile.
+# The version "simulated" labels the offerings wherever their name is shown.
+SIMULATED_VENDOR = "Simulated vendor"
+SIMULATED_OFFERINGS = (("Agreeable model", "agreeable"), ("Candid model", "candid"))
+SIMULATED_API_KEY = "simulated-key"
 
 
 class Command(BaseCommand):
@@ -48,6 +55,7 @@ class Command(BaseCommand):
         elif not user.check_password(password):
             user.set_password(password)
             user.save(update_fields=["password"])
+        self._seed_simulated_vendor()
 
         self.stdout.write(
             self.style.SUCCESS(
@@ -93,6 +101,59 @@ class Command(BaseCommand):
         )
         _answer_at_random(assessment, user)
         logger.info("demo workspace created workspace=%s", workspace.pk)
+
+    def _seed_simulated_vendor(self) -> None:
+        """Add the simulated vendor to the demo workspace once; follow its port."""
+        membership = (
+            Membership.objects.filter(user__username=DEMO_USERNAME)
+            .select_related("workspace")
+            .first()
+        )
+        if membership is None:
+            return
+        workspace = membership.workspace
+        port = settings.CANDOR_SIMULATED_VENDOR_PORT
+        base_url = f"http://127.0.0.1:{port}/v1"
+        Endpoint.objects.filter(
+            offering__vendor__workspace=workspace, is_simulated=True
+        ).update(base_url=base_url)
+        if Vendor.objects.filter(workspace=workspace, name=SIMULATED_VENDOR).exists():
+            return
+        try:
+            api_key_encrypted = secret_encrypt(SIMULATED_API_KEY)
+        except SecretError as error:
+            self.stdout.write(f"Simulated vendor not added: {error}")
+            return
+
+        with transaction.atomic():
+            vendor = Vendor.objects.create(
+                workspace=workspace,
+                name=SIMULATED_VENDOR,
+                notes=(
+                    "Simulated: a local server that ships with Candor and answers "
+                    "with scripted replies, not a real company or model. Its two "
+                    "models show how an evaluation run tells an agreeable model "
+                    "from a candid one."
+                ),
+            )
+            for name, profile in SIMULATED_OFFERINGS:
+                offering = Offering.objects.create(
+                    vendor=vendor, name=name, version="simulated"
+                )
+                Endpoint.objects.create(
+                    offering=offering,
+                    api_kind=ApiKind.OPENAI_CHAT,
+                    base_url=base_url,
+                    model_name=profile,
+                    api_key_encrypted=api_key_encrypted,
+                    max_concurrency=8,
+                    requests_per_minute=600,
+                    timeout_seconds=30,
+                    is_simulated=True,
+                )
+        logger.info(
+            "simulated vendor seeded vendor=%s workspace=%s", vendor.pk, workspace.pk
+        )
 
     def _import_public_evidence(self, workspace, user) -> None:
         folder = Path(settings.CANDOR_FMTI_FOLDER)

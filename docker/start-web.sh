@@ -1,0 +1,9 @@
+#!/usr/bin/env sh
+# Apply migrations (which also load the built-in frameworks), then serve with gunicorn.
+set -eu
+python manage.py migrate --noinput
+exec gunicorn config.wsgi \
+  --bind "0.0.0.0:${PORT:-8000}" \
+  --workers "${GUNICORN_WORKERS:-3}" \
+  --threads "${GUNICORN_THREADS:-4}" \
+  --access-logfile - --error-logfile -

@@ -1,0 +1,170 @@
+"""Evaluation runs: start one, watch it, read its results and every transcript."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods
+from django_htmx.http import HttpResponseClientRedirect
+
+from accounts.permissions import current_workspace, write_required
+from evals import selectors, services
+from evals.forms import RunForm
+from evals.models import Endpoint, Run, Sample
+from vendors.models import Offering
+
+# How often a running run's page asks for fresh progress.
+POLL_SECONDS = 2
+
+
+def _get_offering_for_user(request: HttpRequest, pk: int) -> Offering:
+    return get_object_or_404(
+        Offering.objects.select_related("vendor"),
+        pk=pk,
+        vendor__workspace=current_workspace(request),
+    )
+
+
+def _get_run_for_user(request: HttpRequest, pk: int) -> Run:
+    return get_object_or_404(
+        Run.objects.select_related("offering__vendor", "endpoint", "judge"),
+        pk=pk,
+        workspace=current_workspace(request),
+    )
+
+
+def _get_sample_for_user(request: HttpRequest, pk: int) -> Sample:
+    return get_object_or_404(
+        Sample.objects.select_related("run__offering__vendor", "run__endpoint"),
+        pk=pk,
+        run__workspace=current_workspace(request),
+    )
+
+
+@require_http_methods(["GET", "POST"])
+@write_required
+def run_create(request: HttpRequest, pk: int) -> HttpResponse:
+    offering = _get_offering_for_user(request, pk)
+    endpoint = Endpoint.objects.filter(offering=offering).first()
+    data = request.POST if request.method == "POST" else None
+    if request.htmx and request.method == "GET" and request.GET:
+        # The form asks for a fresh estimate whenever a choice changes.
+        data = request.GET
+    form = RunForm(data, workspace=offering.vendor.workspace)
+
+    if request.method == "POST" and form.is_valid():
+        try:
+            run = services.run_start(
+                offering=offering, user=request.user, **form.cleaned_data
+            )
+        except ValidationError as exc:
+            form.add_error(None, exc)
+        else:
+            messages.success(request, "Run queued. This page updates as it goes.")
+            if request.htmx:
+                return HttpResponseClientRedirect(run.get_absolute_url())
+            return redirect(run)
+
+    families, repeats = form.chosen_families(), form.chosen_repeats()
+    context = {
+        "offering": offering,
+        "vendor": offering.vendor,
+        "endpoint": endpoint,
+        "form": form,
+        "family_choices": _family_choices(form, families),
+        "estimate_display": f"{services.run_estimate(families, repeats):,}",
+        "conversations": selectors.run_conversation_count(families, repeats),
+    }
+    template = "evals/run_create.html"
+    if request.htmx:
+        template += "#estimate" if request.method == "GET" else "#form"
+    return render(request, template, context)
+
+
+def _family_choices(form: RunForm, chosen: list[str]) -> list[dict]:
+    return [
+        {
+            "key": family.key,
+            "title": family.title,
+            "description": family.description,
+            "checked": family.key in chosen,
+            "conversations": selectors.run_conversation_count([family.key], 1),
+        }
+        for family in form.family_list
+    ]
+
+
+def _run_context(request: HttpRequest, run: Run) -> dict:
+    progress = selectors.run_family_progress(run)
+    return {
+        "run": run,
+        "offering": run.offering,
+        "vendor": run.offering.vendor,
+        "progress": progress,
+        "results": selectors.run_results(run) if run.is_finished else [],
+        "poll_seconds": POLL_SECONDS,
+        "can_write": request.membership.can_write,
+        "tokens_used": f"{run.tokens_in + run.tokens_out:,}",
+        "tokens_estimated": f"{run.estimated_tokens:,}",
+        "tokens_budget": f"{run.budget_tokens:,}" if run.budget_tokens else "",
+        "finished_count": run.done + run.errored,
+        "percent": round(100 * (run.done + run.errored) / run.total)
+        if run.total
+        else 0,
+    }
+
+
+@require_http_methods(["GET"])
+def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _get_run_for_user(request, pk)
+
+    template = "evals/run_detail.html"
+    if request.htmx:
+        template += "#live"
+    return render(request, template, _run_context(request, run))
+
+
+@require_http_methods(["GET"])
+def run_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _get_run_for_user(request, pk)
+
+    return render(request, "evals/run_detail.html#live", _run_context(request, run))
+
+
+@require_http_methods(["POST"])
+@write_required
+def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
+    run = _get_run_for_user(request, pk)
+
+    if run.is_finished:
+        messages.info(request, f"This run had already ended ({run.status}).")
+    else:
+        services.run_cancel(run, request.user)
+        messages.success(
+            request,
+            "Cancel requested. Conversations in flight finish, then the run stops.",
+        )
+
+    if request.htmx:
+        return render(request, "evals/run_detail.html#live", _run_context(request, run))
+    return redirect(run)
+
+
+@require_http_methods(["GET"])
+def sample_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    sample = _get_sample_for_user(request, pk)
+
+    context = {
+        "sample": sample,
+        "run": sample.run,
+        "offering": sample.run.offering,
+        "vendor": sample.run.offering.vendor,
+        "bubbles": selectors.sample_conversation(sample),
+        "family_title": selectors.family_title(sample.family),
+    }
+    template = "evals/sample_detail.html"
+    if request.htmx:
+        template += "#conversation"
+    return render(request, template, context)
