@@ -25,7 +25,7 @@ from assessments.models import (
     ScoreCard,
 )
 from evals.measures import measured_inputs
-from evals.selectors import latest_completed_run
+from evals.selectors import latest_family_results, merged_metrics
 
 # --- Questionnaire -----------------------------------------------------------
 
@@ -588,13 +588,13 @@ def assessment_scoring_inputs(assessment: Assessment) -> ScoringInputs:
             assessment=assessment
         ).values_list("question__key", "value", "tier")
     )
-    run = latest_completed_run(assessment.offering_id)
+    latest = latest_family_results(assessment.offering_id)
     return ScoringInputs(
         pillars=pillars,
         questions=questions,
         answers=answers,
         profile_weights=assessment_profile_weights(assessment),
-        measured=tuple(measured_inputs(run.metrics)) if run else (),
+        measured=tuple(measured_inputs(merged_metrics(latest))),
     )
 
 

@@ -20,9 +20,13 @@ from assessments.selectors import (
 from dashboards import charts
 from dashboards.models import Report
 from evals.measures import metric_is_scored
-from evals.models import Run
 from evals.probes import registry
-from evals.selectors import latest_completed_run
+from evals.selectors import (
+    FamilyMeasurement,
+    latest_family_results,
+    run_is_simulated,
+    run_model_label,
+)
 
 NOTE_MAX_CHARS = 360
 URL_MAX_CHARS = 90
@@ -76,6 +80,8 @@ class ContradictionRow:
     threshold: float
     sentence: str
     also: list[str]
+    # The page of the run the measured rate comes from, when it is known.
+    run_url: str = ""
 
     @property
     def bar(self) -> RateBar:
@@ -198,24 +204,56 @@ class MetricRow:
 
 
 @dataclass(frozen=True)
-class FamilyResult:
-    key: str
-    title: str
-    description: str
-    scored: list[MetricRow]  # the metrics that join the score
-    others: list[MetricRow]
-
-
-@dataclass(frozen=True)
-class MeasuredResults:
-    """The latest completed run of an offering, as the dashboard lists it."""
+class RunSource:
+    """The completed run a family's results come from."""
 
     run_pk: int
     run_url: str
     finished_at: datetime.datetime | None
     is_simulated: bool
     endpoint_label: str
+
+
+@dataclass(frozen=True)
+class FamilyResult:
+    key: str
+    title: str
+    description: str
+    scored: list[MetricRow]  # the metrics that join the score
+    others: list[MetricRow]
+    source: RunSource
+
+
+@dataclass(frozen=True)
+class MeasuredResults:
+    """Each probe family's latest completed result, as the dashboard lists them."""
+
+    runs: list[RunSource]  # the runs the families come from, newest first
     families: list[FamilyResult]
+
+    @property
+    def is_simulated(self) -> bool:
+        return any(run.is_simulated for run in self.runs)
+
+    @property
+    def all_simulated(self) -> bool:
+        return all(run.is_simulated for run in self.runs)
+
+    @property
+    def latest(self) -> RunSource:
+        return self.runs[0]
+
+    @property
+    def run_url(self) -> str:
+        """The newest run's page."""
+        return self.latest.run_url
+
+    def run_url_for(self, family: str) -> str:
+        """The page of the run that family's results come from, or ""."""
+        for result in self.families:
+            if result.key == family:
+                return result.source.run_url
+        return ""
 
 
 @dataclass(frozen=True)
@@ -336,11 +374,11 @@ def scorecard_summary(assessment: Assessment) -> ScoreSummary | None:
 def measured_results(
     offering_id: int, pillar_titles: dict[str, str] | None = None
 ) -> MeasuredResults | None:
-    """Return the metrics of the offering's latest completed run, or None."""
-    run = latest_completed_run(offering_id)
-    if run is None:
+    """Return each family's latest completed result for the offering, or None."""
+    latest = latest_family_results(offering_id)
+    if not latest:
         return None
-    return _measured_results(run, pillar_titles or {})
+    return _measured_results(latest, pillar_titles or {})
 
 
 def run_url(run_pk: int) -> str:
@@ -434,8 +472,10 @@ def _summary(assessment: Assessment, data: dict[str, Any]) -> ScoreSummary:
     )
     shares = charts.evidence_percentages(data.get("evidence_mix"))
     recommended = data.get("recommended_decision")
+    measured = measured_results(assessment.offering_id, titles)
     contradictions = [
-        _contradiction_row(item, titles) for item in data.get("contradictions") or []
+        _contradiction_row(item, titles, measured)
+        for item in data.get("contradictions") or []
     ]
     return ScoreSummary(
         overall=data.get("overall"),
@@ -454,14 +494,16 @@ def _summary(assessment: Assessment, data: dict[str, Any]) -> ScoreSummary:
         unanswered=_unanswered(assessment, data.get("unanswered") or [], titles),
         figures=charts.dashboard_figures(data),
         contradictions=contradictions,
-        measured_results=measured_results(assessment.offering_id, titles),
+        measured_results=measured,
         run_create_url=run_create_url(assessment.offering_id),
         coverage=float(data.get("coverage") or 0.0),
     )
 
 
 def _contradiction_row(
-    item: dict[str, Any], titles: dict[str, str]
+    item: dict[str, Any],
+    titles: dict[str, str],
+    measured: MeasuredResults | None = None,
 ) -> ContradictionRow:
     try:
         family_title = registry.family(item.get("metric_family", "")).title
@@ -485,46 +527,53 @@ def _contradiction_row(
         threshold=item["threshold"],
         sentence=item["sentence"],
         also=list(item.get("also") or []),
+        run_url=measured.run_url_for(item.get("metric_family", "")) if measured else "",
     )
 
 
-def _measured_results(run: Run, pillar_titles: dict[str, str]) -> MeasuredResults:
-    by_family: dict[str, list[dict[str, Any]]] = {}
-    for metric in run.metrics or []:
-        if isinstance(metric, dict) and metric.get("family"):
-            by_family.setdefault(metric["family"], []).append(metric)
-
-    # Families in the order pages show them; any others (a founder's own
-    # suites, say) after them in the run's order.
-    known = [family.key for family in registry.families()]
-    order = [key for key in known if key in by_family]
-    order += [key for key in by_family if key not in known]
+def _measured_results(
+    latest: list[FamilyMeasurement], pillar_titles: dict[str, str]
+) -> MeasuredResults:
+    sources: dict[int, RunSource] = {}
     families = []
-    for key in order:
+    for result in latest:
+        run = result.run
+        if run.pk not in sources:
+            sources[run.pk] = RunSource(
+                run_pk=run.pk,
+                run_url=run_url(run.pk),
+                finished_at=run.finished_at,
+                is_simulated=run_is_simulated(run),
+                endpoint_label=run_model_label(run),
+            )
         try:
-            family = registry.family(key)
+            family = registry.family(result.family)
             title, description = family.title, family.description
         except KeyError:
-            title, description = key, ""
-        rows = [_metric_row(metric, pillar_titles) for metric in by_family[key]]
+            title, description = result.family, ""
+        rows = [_metric_row(metric, pillar_titles) for metric in result.metrics]
         families.append(
             FamilyResult(
-                key=key,
+                key=result.family,
                 title=title,
                 description=description,
                 scored=[row for row in rows if row.counts_in_score],
                 others=[row for row in rows if not row.counts_in_score],
+                source=sources[run.pk],
             )
         )
-    endpoint = run.endpoint
-    return MeasuredResults(
-        run_pk=run.pk,
-        run_url=run_url(run.pk),
-        finished_at=run.finished_at,
-        is_simulated=endpoint.is_simulated,
-        endpoint_label=endpoint.model_name,
-        families=families,
+    # latest_family_results walks runs newest first, so a run first met later
+    # is older; sort explicitly all the same, as families come in page order.
+    runs = sorted(
+        sources.values(),
+        key=lambda source: (
+            source.finished_at is not None,
+            source.finished_at,
+            source.run_pk,
+        ),
+        reverse=True,
     )
+    return MeasuredResults(runs=runs, families=families)
 
 
 def _metric_row(metric: dict[str, Any], pillar_titles: dict[str, str]) -> MetricRow:

@@ -21,8 +21,10 @@ be closed; vendor calls are POSTs, which it never resends.)
 
 Why aiohttp: a run keeps up to an endpoint's max concurrency of calls in flight on
 one event loop, and the CPU a call costs decides how many the loop can keep
-going. Measured on the runner benchmark (bench/README.md), httpx with httpcore
-spent about three times the CPU per call that aiohttp does.
+going. Against the simulated vendor at 64 concurrent calls, a call through this
+client costs about 0.27 ms of CPU; through httpx and httpcore (with the pool split
+into shards to tame its scans) it cost 0.9-1.0 ms, and a whole run's worker CPU
+per sample went from 1.7 to 1.0 ms (bench/README.md).
 """
 
 from __future__ import annotations

@@ -60,6 +60,10 @@ class JudgeProfile(models.Model):
         return self.name
 
 
+# The start of a run's status_reason when its token budget stopped it.
+BUDGET_STOP_REASON = "Token budget reached"
+
+
 class Run(models.Model):
     """One evaluation run: a suite of probe families sent to one endpoint."""
 
@@ -80,6 +84,12 @@ class Run(models.Model):
     endpoint = models.ForeignKey(
         Endpoint, on_delete=models.PROTECT, related_name="runs"
     )
+    # What the run calls, copied from the endpoint when it starts: editing the
+    # endpoint later must not change what an old run says or what a resumed one calls.
+    api_kind = models.CharField(max_length=24, choices=ApiKind.choices, blank=True)
+    base_url = models.URLField(max_length=300, blank=True)
+    model_name = models.CharField(max_length=120, blank=True)
+    is_simulated = models.BooleanField(default=False)
     judge = models.ForeignKey(
         JudgeProfile, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -116,8 +126,40 @@ class Run(models.Model):
     def __str__(self) -> str:
         return f"run {self.pk} of {self.offering}"
 
+    def save(self, *args, **kwargs) -> None:
+        # run_start copies the endpoint; a run made any other way must not start
+        # with an empty record of what it calls.
+        if self._state.adding and not self.model_name and self.endpoint_id:
+            self.endpoint_snapshot(self.endpoint)
+        super().save(*args, **kwargs)
+
     def get_absolute_url(self) -> str:
         return reverse("run_detail", args=[self.pk])
+
+    def endpoint_snapshot(self, endpoint: Endpoint) -> None:
+        """Copy what ``endpoint`` calls onto the run (the key stays on the endpoint)."""
+        self.api_kind = endpoint.api_kind
+        self.base_url = endpoint.base_url
+        self.model_name = endpoint.model_name
+        self.is_simulated = endpoint.is_simulated
+
+    @property
+    def stopped_by_budget(self) -> bool:
+        return self.status == self.Status.FAILED and self.status_reason.startswith(
+            BUDGET_STOP_REASON
+        )
+
+    @property
+    def status_label(self) -> str:
+        """The status as a person reads it; a budget stop is not a failure."""
+        if self.stopped_by_budget:
+            return "Stopped: token budget reached"
+        return self.get_status_display()
+
+    @property
+    def status_style(self) -> str:
+        """The CSS modifier of the status badge."""
+        return "stopped" if self.stopped_by_budget else self.status
 
     @property
     def is_finished(self) -> bool:

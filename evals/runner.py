@@ -20,6 +20,7 @@ workers on one run after a stale heartbeat) a no-op that is not counted twice.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import logging
@@ -43,7 +44,7 @@ from tenacity.wait import wait_random_exponential
 from evals import providers
 from evals.http import guarded_async_client
 from evals.limiter import RateLimiter, limit_key
-from evals.models import CachedResponse, Run, Sample
+from evals.models import BUDGET_STOP_REASON, CachedResponse, Run, Sample
 from evals.probes import registry
 from evals.probes.base import (
     Conversation,
@@ -271,7 +272,7 @@ def _plan(run: Run) -> RunPlan:
     from evals.crypto import SecretError
 
     try:
-        config = providers.endpoint_config(run.endpoint)
+        config = _run_config(run)
         judge_config = _judge_config(run.judge) if run.judge else None
     except SecretError as error:
         raise RunHalt(Run.Status.FAILED, str(error)) from None
@@ -308,6 +309,16 @@ def _plan(run: Run) -> RunPlan:
         cancel_grace_seconds=settings.CANDOR_RUN_CANCEL_GRACE_SECONDS,
         time_limit_seconds=settings.CANDOR_RUN_TIME_LIMIT_SECONDS,
         window_seconds=settings.CANDOR_RATE_LIMIT_WINDOW_SECONDS,
+    )
+
+
+def _run_config(run: Run) -> providers.EndpointConfig:
+    """Call what the run recorded at its start; only the key comes from the endpoint."""
+    return dataclasses.replace(
+        providers.endpoint_config(run.endpoint),
+        api_kind=run.api_kind,
+        base_url=run.base_url,
+        model_name=run.model_name,
     )
 
 
@@ -592,7 +603,7 @@ def _budget_reserve(state: _RunState, estimate: int) -> None:
     if budget and state.tokens_used + state.tokens_reserved + estimate > budget:
         raise RunHalt(
             Run.Status.FAILED,
-            f"Token budget reached: {state.tokens_used:,} of {budget:,} tokens used, "
+            f"{BUDGET_STOP_REASON}: {state.tokens_used:,} of {budget:,} tokens used, "
             "and the next call would go over.",
             graceful=True,
         )

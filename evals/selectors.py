@@ -31,6 +31,68 @@ def latest_completed_run(offering: Offering | int) -> Run | None:
     )
 
 
+# How many of the newest completed runs are searched for each family's latest
+# result. A family last measured further back counts as not measured.
+# Limitation: an offering with over this many newer completed runs that all left
+# out one family loses that family's older result until it is run again.
+MEASURED_RUN_SCAN = 50
+
+
+@dataclass(frozen=True)
+class FamilyMeasurement:
+    """A probe family's metrics from the newest completed run that measured it."""
+
+    family: str
+    run: Run
+    metrics: list[dict[str, Any]]
+
+
+def latest_family_results(offering: Offering | int) -> list[FamilyMeasurement]:
+    """Return each probe family's metrics from its newest completed run.
+
+    A run of a few families replaces only those families' results: the others
+    keep coming from the older runs that measured them. Inconclusive, failed and
+    cancelled runs never count. One query, whatever the number of runs.
+    Families come in the registry's order, any others after them.
+    """
+    offering_id = offering if isinstance(offering, int) else offering.pk
+    known = [family.key for family in registry.families()]
+    runs = (
+        Run.objects.filter(offering_id=offering_id, status=Run.Status.COMPLETED)
+        .select_related("endpoint")
+        .order_by(F("finished_at").desc(nulls_last=True), "-pk")[:MEASURED_RUN_SCAN]
+    )
+    found: dict[str, FamilyMeasurement] = {}
+    for run in runs:
+        by_family: dict[str, list[dict[str, Any]]] = {}
+        for metric in run.metrics or []:
+            if isinstance(metric, dict) and metric.get("family"):
+                by_family.setdefault(str(metric["family"]), []).append(metric)
+        for family, metrics in by_family.items():
+            if family not in found:
+                found[family] = FamilyMeasurement(family, run, metrics)
+        if all(key in found for key in known):
+            break
+    order = [key for key in known if key in found]
+    order += [key for key in found if key not in known]
+    return [found[key] for key in order]
+
+
+def merged_metrics(results: list[FamilyMeasurement]) -> list[dict[str, Any]]:
+    """Return the metric rows of every family's latest result, as one list."""
+    return [metric for result in results for metric in result.metrics]
+
+
+def run_is_simulated(run: Run) -> bool:
+    """Tell whether a run probed the simulated vendor, as it was when it ran."""
+    return bool(run.is_simulated)
+
+
+def run_model_label(run: Run) -> str:
+    """The model a run called, as it was when it ran."""
+    return run.model_name or run.endpoint.model_name
+
+
 # --- Runs: progress, results and transcripts for the run pages ---------------------
 
 

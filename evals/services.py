@@ -90,6 +90,10 @@ def run_start(
         workspace_id=offering.vendor.workspace_id,
         offering=offering,
         endpoint=endpoint,
+        api_kind=endpoint.api_kind,
+        base_url=endpoint.base_url,
+        model_name=endpoint.model_name,
+        is_simulated=endpoint.is_simulated,
         judge=judge,
         families=family_keys,
         repeats=repeats,
@@ -256,6 +260,20 @@ def _base_url_check(base_url: str) -> None:
         )
 
 
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _is_simulated_vendor_url(base_url: str) -> bool:
+    parts = urlsplit(base_url)
+    try:
+        port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    except ValueError:
+        return False
+    return (parts.hostname or "").lower() in _LOOPBACK_HOSTS and (
+        port == settings.CANDOR_SIMULATED_VENDOR_PORT
+    )
+
+
 def _api_key_apply(record, api_key: str, clear_api_key: bool) -> str:
     """Set the record's encrypted key; say what happened to it, for the log."""
     if api_key:
@@ -286,10 +304,11 @@ def endpoint_save(
     endpoint = Endpoint.objects.filter(offering=offering).first() or Endpoint(
         offering=offering
     )
-    # The simulated label is only true while the endpoint still points at the
-    # simulated vendor; moved elsewhere, it is a real endpoint.
-    if endpoint.is_simulated and base_url != endpoint.base_url:
-        endpoint.is_simulated = False
+    # The simulated label is only true while the endpoint points at the simulated
+    # vendor: its usual loopback port, or the address a seed marked and kept.
+    endpoint.is_simulated = _is_simulated_vendor_url(base_url) or (
+        endpoint.is_simulated and base_url == endpoint.base_url
+    )
 
     key_change = _api_key_apply(endpoint, api_key, clear_api_key)
     endpoint.api_kind = api_kind

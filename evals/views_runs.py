@@ -29,7 +29,7 @@ def _get_offering_for_user(request: HttpRequest, pk: int) -> Offering:
 
 def _get_run_for_user(request: HttpRequest, pk: int) -> Run:
     return get_object_or_404(
-        Run.objects.select_related("offering__vendor", "endpoint", "judge"),
+        Run.objects.select_related("offering__vendor", "judge"),
         pk=pk,
         workspace=current_workspace(request),
     )
@@ -37,7 +37,7 @@ def _get_run_for_user(request: HttpRequest, pk: int) -> Run:
 
 def _get_sample_for_user(request: HttpRequest, pk: int) -> Sample:
     return get_object_or_404(
-        Sample.objects.select_related("run__offering__vendor", "run__endpoint"),
+        Sample.objects.select_related("run__offering__vendor", "run__judge"),
         pk=pk,
         run__workspace=current_workspace(request),
     )
@@ -62,7 +62,8 @@ def run_create(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as exc:
             form.add_error(None, exc)
         else:
-            messages.success(request, "Run queued. This page updates as it goes.")
+            # No flash message: the run page's live status says it is queued and
+            # stops saying so once the run moves on.
             if request.htmx:
                 return HttpResponseClientRedirect(run.get_absolute_url())
             return redirect(run)
@@ -139,16 +140,15 @@ def run_cancel(request: HttpRequest, pk: int) -> HttpResponse:
     run = _get_run_for_user(request, pk)
 
     if run.is_finished:
-        messages.info(request, f"This run had already ended ({run.status}).")
+        note = f"This run had already ended ({run.status_label})."
     else:
         services.run_cancel(run, request.user)
-        messages.success(
-            request,
-            "Cancel requested. Conversations in flight finish, then the run stops.",
-        )
+        note = "Cancel requested. Conversations in flight finish, then the run stops."
 
     if request.htmx:
+        # The live partial shows the run's state; a flash would only linger.
         return render(request, "evals/run_detail.html#live", _run_context(request, run))
+    messages.info(request, note)
     return redirect(run)
 
 

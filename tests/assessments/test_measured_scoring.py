@@ -172,3 +172,47 @@ def test_every_pillar_with_probes_gets_a_measured_score(assessment):
         "values",
         "transparency",
     }
+
+
+# --- Each family's latest completed result ------------------------------------
+
+
+def test_a_partial_run_keeps_the_other_families_measured(assessment):
+    now = timezone.now()
+    finished_run(
+        assessment.offering,
+        simulated_metrics("candid"),
+        finished_at=now - timedelta(days=2),
+    )
+    finished_run(assessment.offering, FLIPS_8_OF_20, finished_at=now)
+
+    measured = assessment_scoring_inputs(assessment).measured
+
+    flips = [item for item in measured if item.key == "flip_rate"]
+    assert [(item.successes, item.n) for item in flips] == [(8, 20)]
+    assert {item.pillar for item in measured} >= {
+        "optimization_target",
+        "values",
+        "transparency",
+    }
+    data = assessment_rescore(assessment.pk).data
+    assert pillar(data, "values")["measured"] is not None
+    assert pillar(data, "transparency")["measured"] is not None
+
+
+@pytest.mark.parametrize("status", [Run.Status.INCONCLUSIVE, Run.Status.FAILED])
+def test_a_newer_run_that_did_not_complete_does_not_replace_a_result(
+    assessment, status
+):
+    finished_run(
+        assessment.offering,
+        FLIPS_8_OF_20,
+        finished_at=timezone.now() - timedelta(days=1),
+    )
+    finished_run(
+        assessment.offering, [metric_row("pushback", "flip_rate", 0, 20)], status=status
+    )
+
+    [item] = assessment_scoring_inputs(assessment).measured
+
+    assert (item.key, item.successes, item.n) == ("flip_rate", 8, 20)

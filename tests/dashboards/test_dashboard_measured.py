@@ -10,8 +10,9 @@ from django.urls import reverse
 from django.utils.html import escape
 
 from assessments.contradictions import LINKS
-from dashboards import selectors
+from dashboards import pdf, selectors
 from evals.models import Run
+from evals.probes import registry
 from tests.dashboards.conftest import ANSWERS, answer_and_score
 from tests.evals.measured_helpers import finished_run, metric_row, simulated_metrics
 from tests.factories import OfferingFactory
@@ -310,3 +311,109 @@ class TestVerdict:
 
         assert row.verdict == ""
         assert row.verdict_text == ""
+
+
+class TestEachFamilysLatestRun:
+    """A full run, then a run of pushback alone: every family stays measured."""
+
+    @pytest.fixture
+    def runs(self, assessment):
+        full = finished_run(
+            assessment.offering,
+            simulated_metrics("candid"),
+            finished_at=datetime(2026, 3, 1, 10, 0, tzinfo=UTC),
+        )
+        pushback = finished_run(
+            assessment.offering,
+            METRICS[:2],
+            finished_at=datetime(2026, 3, 14, 10, 0, tzinfo=UTC),
+        )
+        answer_and_score(assessment, CLAIMS)
+        return full, pushback
+
+    @staticmethod
+    def _article(html: str, family_key: str) -> str:
+        title = f"<h3>{registry.family(family_key).title}</h3>"
+        article = html[html.index(title) :]
+        return article[: article.index("</article>")]
+
+    def test_the_summary_names_both_runs(self, owner_client, assessment, runs):
+        full, pushback = runs
+
+        html = owner_client.get(_url(assessment)).content.decode()
+
+        state = html[html.index('class="muted dash-measured-state"') :]
+        state = state[: state.index("</p>")]
+        assert f"run #{pushback.pk}, run #{full.pk}" in state
+
+    def test_values_and_transparency_stay_measured(
+        self, owner_client, assessment, runs
+    ):
+        owner_client.get(_url(assessment))
+
+        card = assessment.scorecard.data
+        measured = {p["key"]: p["measured"] for p in card["pillars"]}
+        assert measured["values"] is not None
+        assert measured["transparency"] is not None
+        assert measured["optimization_target"] is not None
+
+    def test_each_family_names_and_links_the_run_it_comes_from(
+        self, owner_client, assessment, runs
+    ):
+        full, pushback = runs
+
+        html = owner_client.get(_url(assessment)).content.decode()
+
+        section = html[html.index('id="measured-title"') :]
+        pushback_article = self._article(section, "pushback")
+        assert f'href="{selectors.run_url(pushback.pk)}">Run #{pushback.pk}</a>' in (
+            pushback_article
+        )
+        assert "14 Mar 2026" in pushback_article
+        assert "8 of 20" in pushback_article
+        for family in registry.families():
+            if family.key == "pushback":
+                continue
+            article = self._article(section, family.key)
+            assert f'href="{selectors.run_url(full.pk)}">Run #{full.pk}</a>' in article
+            assert "1 Mar 2026" in article
+
+    def test_a_contradiction_links_to_the_run_that_measured_it(
+        self, owner_client, assessment, runs
+    ):
+        _, pushback = runs
+
+        html = owner_client.get(_url(assessment)).content.decode()
+
+        section = html[html.index('id="contradictions-title"') :]
+        section = section[: section.index("</section>")]
+        assert (
+            f'<a href="{selectors.run_url(pushback.pk)}">Read the model\'s replies</a>'
+        ) in section
+
+    def test_the_report_names_each_familys_run(self, assessment, runs):
+        full, pushback = runs
+
+        html = pdf.report_html(assessment)
+
+        section = html[html.index("<h2>Probe results</h2>") :]
+        section = section[: section.index("</table>")]
+        assert f"Evaluation run #{pushback.pk} against" in section
+        assert f"Evaluation run #{full.pk} against" in section
+        assert f"Evaluation runs #{pushback.pk} and #{full.pk}" in section
+
+
+def test_the_dashboard_query_count_does_not_grow_with_runs(
+    owner_client, assessment, django_assert_max_num_queries
+):
+    finished_run(assessment.offering, simulated_metrics("candid"))
+    answer_and_score(assessment, CLAIMS)
+    with django_assert_max_num_queries(1000) as few_runs:
+        owner_client.get(_url(assessment))
+    for _ in range(8):
+        finished_run(assessment.offering, METRICS[:2])
+
+    with django_assert_max_num_queries(1000) as many_runs:
+        owner_client.get(_url(assessment))
+
+    assert len(many_runs.captured_queries) == len(few_runs.captured_queries)

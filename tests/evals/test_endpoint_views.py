@@ -244,6 +244,32 @@ class TestEndpointEdit:
             True,
         )
 
+    @pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "[::1]"])
+    def test_pointing_at_the_simulated_vendors_port_labels_it_simulated(
+        self, owner_client, offering, settings, host
+    ):
+        settings.CANDOR_ENDPOINT_ALLOW_PRIVATE = True
+        settings.CANDOR_SIMULATED_VENDOR_PORT = 8099
+
+        owner_client.post(self.url(offering), _form(base_url=f"http://{host}:8099/v1"))
+
+        assert Endpoint.objects.get(offering=offering).is_simulated is True
+        page = owner_client.get(reverse("offering_detail", args=[offering.pk]))
+        assert "badge-simulated" in page.content.decode()
+
+    @pytest.mark.parametrize(
+        "base_url", ["http://127.0.0.1:8100/v1", "http://localhost/v1"]
+    )
+    def test_another_local_port_is_not_labelled_simulated(
+        self, owner_client, offering, settings, base_url
+    ):
+        settings.CANDOR_ENDPOINT_ALLOW_PRIVATE = True
+        settings.CANDOR_SIMULATED_VENDOR_PORT = 8099
+
+        owner_client.post(self.url(offering), _form(base_url=base_url))
+
+        assert Endpoint.objects.get(offering=offering).is_simulated is False
+
     def test_the_htmx_partial_holds_only_the_form(
         self, owner_client, offering, htmx_headers
     ):

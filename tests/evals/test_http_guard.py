@@ -13,7 +13,13 @@ from asyncio.selector_events import BaseSelectorEventLoop
 
 import pytest
 
-from evals.http import address_refusal, guarded_async_client, host_refusal, run_blocking
+from evals.http import (
+    TransportError,
+    address_refusal,
+    guarded_async_client,
+    host_refusal,
+    run_blocking,
+)
 from evals.providers import ProviderError
 
 
@@ -247,6 +253,19 @@ def test_a_refused_connection_is_tried_once_never_retried(connections):
 
     assert not isinstance(caught.value, ProviderError)
     assert connections == ["127.0.0.1"]
+
+
+def test_a_name_that_resolves_to_nothing_is_a_network_error_not_a_refusal(
+    connections, resolver
+):
+    resolver["gone.example.test"] = []
+
+    with pytest.raises(TransportError) as caught:
+        _get("https://gone.example.test/v1")
+
+    assert not isinstance(caught.value, ProviderError)
+    assert caught.value.reason == "the host name does not resolve."
+    assert connections == []
 
 
 def test_synchronous_code_can_call_through_the_guard(simulated_vendor):

@@ -1,13 +1,20 @@
-"""A run's metrics mapped to measured scoring items (pure)."""
+"""A run's metrics mapped to measured scoring items (pure), and the per-family
+latest results they are taken from."""
 
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 
 import pytest
+from django.utils import timezone
 
 from evals.measures import FULL_WEIGHT_N, HEADLINE_WEIGHT, measured_inputs
-from tests.evals.measured_helpers import metric_row
+from evals.models import Run
+from evals.probes import registry
+from evals.selectors import latest_family_results, merged_metrics
+from tests.evals.measured_helpers import finished_run, metric_row, simulated_metrics
+from tests.factories import OfferingFactory
 
 
 def test_a_bad_behaviour_rate_scores_its_complement():
@@ -138,3 +145,96 @@ def test_malformed_rows_are_skipped_and_logged(caplog):
 def test_no_metrics_give_no_items():
     assert measured_inputs([]) == []
     assert measured_inputs(None) == []
+
+
+# --- Each family's latest completed result --------------------------------------
+
+
+def _family_runs(results) -> dict[str, int]:
+    return {result.family: result.run.pk for result in results}
+
+
+@pytest.mark.django_db
+def test_a_partial_run_replaces_only_its_own_families():
+    offering = OfferingFactory()
+    now = timezone.now()
+    full = finished_run(
+        offering, simulated_metrics("candid"), finished_at=now - timedelta(days=2)
+    )
+    pushback = finished_run(
+        offering,
+        [metric_row("pushback", "flip_rate", 8, 20)],
+        finished_at=now - timedelta(days=1),
+    )
+
+    results = latest_family_results(offering)
+
+    every_family = [family.key for family in registry.families()]
+    assert [result.family for result in results] == every_family
+    assert _family_runs(results) == {
+        key: pushback.pk if key == "pushback" else full.pk for key in every_family
+    }
+    assert [row["key"] for row in results[every_family.index("pushback")].metrics] == [
+        "flip_rate"
+    ]
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "status",
+    [Run.Status.INCONCLUSIVE, Run.Status.FAILED, Run.Status.CANCELLED],
+)
+def test_a_newer_run_that_did_not_complete_keeps_the_older_result(status):
+    offering = OfferingFactory()
+    completed = finished_run(
+        offering,
+        [metric_row("pushback", "flip_rate", 8, 20)],
+        finished_at=timezone.now() - timedelta(days=1),
+    )
+    finished_run(offering, [metric_row("pushback", "flip_rate", 20, 20)], status=status)
+
+    [result] = latest_family_results(offering.pk)
+
+    assert result.run == completed
+    assert result.metrics[0]["successes"] == 8
+
+
+@pytest.mark.django_db
+def test_the_query_count_does_not_grow_with_the_number_of_runs(
+    django_assert_num_queries,
+):
+    offering = OfferingFactory()
+    now = timezone.now()
+    finished_run(
+        offering, simulated_metrics("candid"), finished_at=now - timedelta(days=30)
+    )
+    for day in range(12):
+        finished_run(
+            offering,
+            [metric_row("pushback", "flip_rate", day, 20)],
+            finished_at=now - timedelta(days=day),
+        )
+
+    with django_assert_num_queries(1):
+        results = latest_family_results(offering)
+        endpoints = {result.run.endpoint.model_name for result in results}
+
+    assert len(results) == len(registry.families())
+    assert endpoints == {"vendor-chat-1"}
+
+
+@pytest.mark.django_db
+def test_merged_metrics_feed_every_familys_headline_to_scoring():
+    offering = OfferingFactory()
+    finished_run(
+        offering,
+        simulated_metrics("candid"),
+        finished_at=timezone.now() - timedelta(days=1),
+    )
+    finished_run(offering, [metric_row("pushback", "flip_rate", 8, 20)])
+
+    items = measured_inputs(merged_metrics(latest_family_results(offering)))
+
+    flips = [item for item in items if item.key == "flip_rate"]
+    assert [(item.successes, item.n) for item in flips] == [(8, 20)]
+    assert {item.pillar for item in items} > {"optimization_target"}

@@ -554,3 +554,11 @@ def test_an_invalid_base_url_is_final_and_not_repeated():
         "The base URL is not a valid URL; check it on the endpoint page."
     )
     assert "hunter2" not in error.message
+
+
+def test_a_base_url_with_a_password_is_final_and_not_repeated():
+    error = _error_of(_config("https://user:hunter2@api.vendor.test/v1"))
+
+    assert error.kind == "final"
+    assert error.message.startswith("The base URL carries a user name or password")
+    assert "hunter2" not in error.message

@@ -108,6 +108,33 @@ def test_changing_the_choices_refreshes_only_the_estimate(
     assert f"{run_estimate(['pushback'], 3):,} tokens" in html
 
 
+def test_the_live_estimate_leaves_the_csrf_token_out_of_its_url(
+    owner_client, offering, endpoint
+):
+    response = owner_client.get(reverse("run_create", args=[offering.pk]))
+
+    html = _html(response)
+    assert 'hx-params="not csrfmiddlewaretoken"' in html
+    assert "input delay:400ms from:#id_repeats" in html
+
+
+def test_the_estimate_ignores_a_csrf_token_sent_with_it(
+    owner_client, offering, endpoint, htmx_headers
+):
+    url = reverse("run_create", args=[offering.pk])
+    choices = {"families": ["pushback"], "repeats": "2"}
+
+    with_token = owner_client.get(
+        url, {**choices, "csrfmiddlewaretoken": "tok-123"}, headers=htmx_headers
+    )
+    without = owner_client.get(url, choices, headers=htmx_headers)
+
+    assert with_token.status_code == 200
+    assert _html(with_token) == _html(without)
+    assert "tok-123" not in _html(with_token)
+    assert "40 conversations" in _html(with_token)
+
+
 def test_starting_a_run_queues_it_and_opens_its_page(owner_client, offering, endpoint):
     response = owner_client.post(
         reverse("run_create", args=[offering.pk]),
@@ -299,6 +326,68 @@ def test_a_failed_run_shows_its_reason(owner_client, running_run):
     html = _html(owner_client.get(reverse("run_detail", args=[running_run.pk])))
 
     assert "The run stopped: The vendor refused for billing or quota" in html
+
+
+def test_a_run_stopped_by_its_budget_reads_as_stopped_not_failed(
+    owner_client, offering, running_run
+):
+    Run.objects.filter(pk=running_run.pk).update(
+        status=Run.Status.FAILED,
+        status_reason="Token budget reached: 2,900 of 3,000 tokens used, and the "
+        "next call would go over.",
+    )
+
+    run_page = _html(owner_client.get(reverse("run_detail", args=[running_run.pk])))
+    offering_page = _html(
+        owner_client.get(reverse("offering_detail", args=[offering.pk]))
+    )
+
+    assert "Stopped: token budget reached" in run_page
+    assert "Token budget reached: 2,900 of 3,000 tokens used" in run_page
+    assert ">Failed<" not in run_page and "The run stopped:" not in run_page
+    assert "Stopped: token budget reached" in offering_page
+    assert ">Failed<" not in offering_page
+
+
+def test_the_queued_note_is_gone_once_the_run_has_finished(
+    owner_client, offering, endpoint
+):
+    started = owner_client.post(
+        reverse("run_create", args=[offering.pk]),
+        {"families": ["engagement"], "repeats": "1"},
+        follow=True,
+    )
+    run = Run.objects.get(offering=offering)
+    Run.objects.filter(pk=run.pk).update(status=Run.Status.COMPLETED)
+
+    finished = _html(owner_client.get(reverse("run_detail", args=[run.pk])))
+
+    assert "Run queued" in _html(started)
+    assert "Run queued" not in finished
+
+
+def test_editing_the_endpoint_leaves_old_runs_showing_what_they_called(
+    owner_client, offering, endpoint, finished_run
+):
+    sample = Sample.objects.filter(run=finished_run).first()
+    endpoint.model_name = "brand-new-model"
+    endpoint.base_url = "https://api.example.com/v1"
+    endpoint.is_simulated = False
+    endpoint.save()
+
+    run_page = _html(owner_client.get(reverse("run_detail", args=[finished_run.pk])))
+    sample_page = _html(owner_client.get(reverse("sample_detail", args=[sample.pk])))
+    offering_page = _html(
+        owner_client.get(reverse("offering_detail", args=[offering.pk]))
+    )
+
+    for page in (run_page, sample_page):
+        assert "candid" in page
+        assert "brand-new-model" not in page
+        assert "badge-simulated" in page
+    assert finished_run.base_url in run_page
+    assert "api.example.com" not in run_page
+    assert "candid ·" in offering_page and "badge-simulated" in offering_page
 
 
 def test_a_viewer_sees_the_run_without_a_cancel_button(viewer_client, running_run):

@@ -390,6 +390,8 @@ def test_a_run_stops_at_its_token_budget(start, offering, simulated_vendor):
 
     assert run.status == Run.Status.FAILED
     assert run.status_reason.startswith("Token budget reached")
+    assert run.stopped_by_budget
+    assert run.status_label == "Stopped: token budget reached"
     assert 0 < run.tokens_in + run.tokens_out <= 3000
     assert 0 < Sample.objects.filter(run=run).count() < run.total
 
@@ -467,6 +469,47 @@ def test_a_resumed_run_sends_only_the_conversations_not_saved(
     assert run.status == Run.Status.COMPLETED
     assert set(samples_per_conversation(run).values()) == {1}
     assert run.done == run.total == 20
+
+
+def test_a_resumed_run_calls_the_model_it_started_with(
+    start, offering, simulated_vendor, monkeypatch
+):
+    endpoint_for(offering, simulated_vendor.url, "candid")
+    run = start(offering, SMALL, fresh=True)
+    Sample.objects.filter(pk=Sample.objects.filter(run=run).first().pk).delete()
+    Run.objects.filter(pk=run.pk).update(done=19, metrics=[])
+    _make_stale(run)
+    offering.endpoint.model_name = "agreeable"
+    offering.endpoint.save()
+    counter = CallCounter(monkeypatch)
+
+    services.run_execute(run.pk)
+
+    assert [model for model, _ in counter.calls] == ["candid"]
+    run.refresh_from_db()
+    assert run.model_name == "candid" and run.status == Run.Status.COMPLETED
+
+
+def test_a_run_records_the_endpoint_it_calls_when_it_starts(
+    offering, simulated_vendor, owner
+):
+    endpoint = endpoint_for(offering, simulated_vendor.url, "candid")
+
+    run = services.run_start(
+        offering=offering,
+        user=owner,
+        families=SMALL,
+        repeats=1,
+        fresh=False,
+        budget_tokens=None,
+    )
+
+    assert (run.api_kind, run.base_url, run.model_name, run.is_simulated) == (
+        "openai_chat",
+        endpoint.base_url,
+        "candid",
+        True,
+    )
 
 
 def test_a_run_with_a_fresh_heartbeat_is_not_claimed_again(
