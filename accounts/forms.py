@@ -3,6 +3,8 @@ from __future__ import annotations
 from django import forms
 from django.contrib.auth.forms import UserCreationForm
 
+from accounts.models import Membership
+
 
 class SignupForm(UserCreationForm):
     email = forms.EmailField()
@@ -14,3 +16,26 @@ class SignupForm(UserCreationForm):
 
     class Meta(UserCreationForm.Meta):
         fields = ("username", "email")
+
+
+class InvitedSignupForm(UserCreationForm):
+    """Sign-up from an invitation: the person joins the inviting workspace."""
+
+    email = forms.EmailField()
+
+    class Meta(UserCreationForm.Meta):
+        fields = ("username", "email")
+
+
+class InvitationForm(forms.Form):
+    email = forms.EmailField(label="Email address")
+    role = forms.ChoiceField(
+        choices=Membership.Role.choices,
+        initial=Membership.Role.EDITOR,
+        help_text="Editors answer questions and start runs; viewers read "
+        "dashboards and download reports; owners also manage members.",
+    )
+
+
+class RoleForm(forms.Form):
+    role = forms.ChoiceField(choices=Membership.Role.choices)

@@ -26,3 +26,16 @@ def current_workspace(request: HttpRequest):
     if request.membership is None:
         raise PermissionDenied("You do not belong to a workspace yet.")
     return request.membership.workspace
+
+
+def owner_required(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
+    """Refuse with 403 unless the person owns their current workspace."""
+
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        membership = request.membership
+        if membership is None or membership.role != membership.Role.OWNER:
+            raise PermissionDenied("Only the workspace's owners manage its members.")
+        return view(request, *args, **kwargs)
+
+    return wrapper

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Workspace
 from vendors.models import Offering
@@ -27,6 +28,10 @@ class Framework(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    def profiles_in_order(self) -> list[tuple[str, dict]]:
+        """The use-case profiles as (key, profile), in the framework file's order."""
+        return sorted(self.profiles.items(), key=lambda item: item[1].get("order", 0))
 
 
 class Pillar(models.Model):
@@ -212,6 +217,14 @@ class AnswerRevision(models.Model):
     changed_at = models.DateTimeField(auto_now_add=True)
     old = models.JSONField(default=dict)
     new = models.JSONField(default=dict)
+    # Set when the change accepted a vendor contact's answer.
+    vendor_response = models.ForeignKey(
+        "VendorResponse",
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
 
     class Meta:
         ordering = ["-changed_at", "-pk"]
@@ -272,3 +285,102 @@ class IndicatorDisclosure(models.Model):
 
     def __str__(self) -> str:
         return f"{self.developer}: {self.indicator} = {self.score}"
+
+
+class VendorLink(models.Model):
+    """A link through which a vendor contact answers one assessment's questions.
+
+    The contact needs no account: the token in the link is the credential, so
+    only its hash is stored, and the link expires and can be revoked.
+    """
+
+    assessment = models.ForeignKey(
+        Assessment, on_delete=models.CASCADE, related_name="vendor_links"
+    )
+    contact_name = models.CharField(max_length=120, blank=True)
+    contact_email = models.EmailField(blank=True)
+    # SHA-256 of the token in the link; the token itself is never stored.
+    token_hash = models.CharField(max_length=64, unique=True)
+    expires_at = models.DateTimeField()
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+    last_opened_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"vendor link {self.pk} of assessment {self.assessment_id}"
+
+    @property
+    def contact_label(self) -> str:
+        """Name the contact as the founder typed them, or say who they are."""
+        if self.contact_name and self.contact_email:
+            return f"{self.contact_name} <{self.contact_email}>"
+        return self.contact_name or self.contact_email or "Vendor contact"
+
+    @property
+    def is_revoked(self) -> bool:
+        return self.revoked_at is not None
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_at <= timezone.now()
+
+    @property
+    def is_active(self) -> bool:
+        return not self.is_revoked and not self.is_expired
+
+
+class VendorResponse(models.Model):
+    """A vendor contact's answer to one question, waiting for the founder's review.
+
+    It never changes the assessment's answer by itself: accepting it does, as a
+    revision with the evidence tier *vendor asserted*.
+    """
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Awaiting review"
+        FOLLOW_UP = "follow_up", "Follow-up asked"
+        ACCEPTED = "accepted", "Accepted"
+
+    link = models.ForeignKey(
+        VendorLink, on_delete=models.CASCADE, related_name="responses"
+    )
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="+")
+    value = models.JSONField(null=True, blank=True)
+    source_url = models.URLField(max_length=500, blank=True)
+    comment = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=12, choices=Status.choices, default=Status.PENDING
+    )
+    submitted_at = models.DateTimeField()
+    times_submitted = models.PositiveIntegerField(default=1)
+    # The founder's latest question back to the contact, shown on the link.
+    # Limitation: only the latest answer and the latest follow-up are kept, so a
+    # long back-and-forth shows its last round only (accepted answers are in
+    # the answer's revisions). A message table per response would keep it all.
+    follow_up = models.TextField(blank=True)
+    follow_up_at = models.DateTimeField(null=True, blank=True)
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
+    reviewed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["question__pillar__order", "question__order"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["link", "question"], name="one_vendor_response_per_question"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"vendor response {self.pk} to {self.question_id} ({self.status})"

@@ -1,4 +1,4 @@
-"""Writes to assessments and answers: rescoring, starting, saving answers."""
+"""Writes to assessments, answers and vendor links; rescoring."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from accounts.tokens import token_hash, token_new
 from assessments.frameworks import UNKNOWN_VALUES
 from assessments.models import (
     Answer,
@@ -20,6 +21,8 @@ from assessments.models import (
     Assessment,
     EvidenceTier,
     Question,
+    VendorLink,
+    VendorResponse,
 )
 
 logger = logging.getLogger(__name__)
@@ -412,7 +415,16 @@ def _answer_fresh(assessment, question):
     )
 
 
-def answer_save(*, assessment, question, expected_version, user, base=None, **values):
+def answer_save(
+    *,
+    assessment,
+    question,
+    expected_version,
+    user,
+    base=None,
+    vendor_response=None,
+    **values,
+):
     """Save one answer unless someone changed it since ``expected_version``.
 
     ``values`` holds any of value, tier, source_url and note; fields left out
@@ -424,7 +436,8 @@ def answer_save(*, assessment, question, expected_version, user, base=None, **va
     value the question does not accept, AssessmentDecided once the assessment
     is decided, and AnswerConflict (carrying the newer answer and what this
     save would make of it) when the stored version moved on. Saving what is
-    already stored changes nothing and is not a conflict.
+    already stored changes nothing and is not a conflict. ``vendor_response``
+    marks the revision as the acceptance of a vendor contact's answer.
     """
     unknown = set(values) - set(ANSWER_FIELDS)
     if unknown:
@@ -489,7 +502,13 @@ def answer_save(*, assessment, question, expected_version, user, base=None, **va
                     _answer_fresh(assessment, question), mine=new, changed=cleaned
                 )
             answer = current
-        AnswerRevision.objects.create(answer=answer, changed_by=user, old=old, new=new)
+        AnswerRevision.objects.create(
+            answer=answer,
+            changed_by=user,
+            old=old,
+            new=new,
+            vendor_response=vendor_response,
+        )
 
     logger.info(
         "answer saved assessment=%s question=%s answer=%s version=%s user=%s",
@@ -501,3 +520,210 @@ def answer_save(*, assessment, question, expected_version, user, base=None, **va
     )
     assessment_rescore_request(assessment)
     return _answer_fresh(assessment, question)
+
+
+# --- Vendor links --------------------------------------------------------------
+
+VENDOR_LINK_MAX_DAYS = 90
+FOLLOW_UP_MAX_CHARS = 2_000
+
+
+class VendorLinkClosed(Exception):
+    """A vendor link that is unknown, revoked or expired; ``state`` says which."""
+
+    def __init__(self, state: str, link: VendorLink | None = None) -> None:
+        super().__init__(f"vendor link is {state}")
+        self.state = state
+        self.link = link
+
+
+def vendor_link_create(
+    *,
+    assessment,
+    user,
+    contact_name: str = "",
+    contact_email: str = "",
+    days: int | None = None,
+) -> tuple[VendorLink, str]:
+    """Create a link for a vendor contact; return it with its token, shown once."""
+    from django.conf import settings
+
+    days = settings.CANDOR_VENDOR_LINK_DAYS if days is None else days
+    if not 1 <= days <= VENDOR_LINK_MAX_DAYS:
+        raise ValidationError(
+            {"days": f"Choose from 1 to {VENDOR_LINK_MAX_DAYS} days."}
+        )
+    token, hashed = token_new()
+    link = VendorLink.objects.create(
+        assessment=assessment,
+        contact_name=contact_name.strip(),
+        contact_email=contact_email.strip(),
+        token_hash=hashed,
+        expires_at=timezone.now() + datetime.timedelta(days=days),
+        created_by=user,
+    )
+    logger.info(
+        "vendor link created link=%s assessment=%s days=%s user=%s",
+        link.pk,
+        assessment.pk,
+        days,
+        user.pk,
+    )
+    return link, token
+
+
+def vendor_link_revoke(*, link: VendorLink, user) -> None:
+    """Stop a vendor link from working, at once and for good."""
+    revoked = VendorLink.objects.filter(pk=link.pk, revoked_at=None).update(
+        revoked_at=timezone.now()
+    )
+    if revoked:
+        logger.info(
+            "vendor link revoked link=%s assessment=%s user=%s",
+            link.pk,
+            link.assessment_id,
+            user.pk,
+        )
+
+
+def vendor_link_open(token: str) -> VendorLink:
+    """Return the working link a token opens, noting the visit, or raise."""
+    link = (
+        VendorLink.objects.select_related(
+            "assessment__framework",
+            "assessment__workspace",
+            "assessment__offering__vendor",
+        )
+        .filter(token_hash=token_hash(token))
+        .first()
+    )
+    if link is None:
+        raise VendorLinkClosed("unknown")
+    if link.is_revoked:
+        raise VendorLinkClosed("revoked", link)
+    if link.is_expired:
+        raise VendorLinkClosed("expired", link)
+    VendorLink.objects.filter(pk=link.pk).update(last_opened_at=timezone.now())
+    return link
+
+
+def vendor_response_submit(
+    *, link: VendorLink, question, value, source_url: str = "", comment: str = ""
+) -> VendorResponse:
+    """Record a vendor contact's answer to one question, pending the founder's review.
+
+    Answering again replaces the contact's earlier answer and puts it back in
+    the founder's queue; a follow-up the founder asked stays visible beside it.
+    """
+    if question.framework_id != link.assessment.framework_id or not (
+        question.vendor_facing
+    ):
+        raise ValidationError("This question is not part of the link.")
+    cleaned = _answer_fields_clean(
+        question, {"value": value, "source_url": source_url, "note": comment}
+    )
+    if cleaned["value"] is None:
+        raise ValidationError({"value": "Give an answer before sending."})
+
+    now = timezone.now()
+    response, created = VendorResponse.objects.get_or_create(
+        link=link,
+        question=question,
+        defaults={
+            "value": cleaned["value"],
+            "source_url": cleaned["source_url"],
+            "comment": cleaned["note"],
+            "submitted_at": now,
+        },
+    )
+    if not created:
+        VendorResponse.objects.filter(pk=response.pk).update(
+            value=cleaned["value"],
+            source_url=cleaned["source_url"],
+            comment=cleaned["note"],
+            status=VendorResponse.Status.PENDING,
+            submitted_at=now,
+            times_submitted=F("times_submitted") + 1,
+            reviewed_by=None,
+            reviewed_at=None,
+        )
+        response.refresh_from_db()
+    logger.info(
+        "vendor answer received link=%s assessment=%s question=%s response=%s",
+        link.pk,
+        link.assessment_id,
+        question.key,
+        response.pk,
+    )
+    return response
+
+
+def vendor_response_accept(*, response: VendorResponse, user):
+    """Make a vendor contact's answer the assessment's answer, as vendor asserted.
+
+    The change is an ordinary revision of the answer, marked as coming from
+    this response. Raises AssessmentDecided for a decided assessment, and
+    AnswerConflict when someone saved the answer during the acceptance.
+    """
+    assessment = response.link.assessment
+    question = response.question
+    current = Answer.objects.filter(assessment=assessment, question=question).first()
+    values = {"value": response.value, "tier": EvidenceTier.VENDOR_ASSERTED.value}
+    if response.source_url:
+        values["source_url"] = response.source_url
+
+    with transaction.atomic():
+        answer = answer_save(
+            assessment=assessment,
+            question=question,
+            expected_version=current.version if current else 0,
+            user=user,
+            vendor_response=response,
+            **values,
+        )
+        VendorResponse.objects.filter(pk=response.pk).update(
+            status=VendorResponse.Status.ACCEPTED,
+            reviewed_by=user,
+            reviewed_at=timezone.now(),
+        )
+    response.refresh_from_db()
+    logger.info(
+        "vendor answer accepted response=%s assessment=%s question=%s user=%s",
+        response.pk,
+        assessment.pk,
+        question.key,
+        user.pk,
+    )
+    return answer
+
+
+def vendor_response_follow_up(
+    *, response: VendorResponse, user, text: str
+) -> VendorResponse:
+    """Ask the contact a follow-up question, shown beside their answer on the link."""
+    text = (text or "").strip()
+    if not text:
+        raise ValidationError({"follow_up": "Write the question to ask the vendor."})
+    if len(text) > FOLLOW_UP_MAX_CHARS:
+        raise ValidationError(
+            {
+                "follow_up": f"Keep the question under {FOLLOW_UP_MAX_CHARS:,} "
+                "characters."
+            }
+        )
+    now = timezone.now()
+    VendorResponse.objects.filter(pk=response.pk).update(
+        status=VendorResponse.Status.FOLLOW_UP,
+        follow_up=text,
+        follow_up_at=now,
+        reviewed_by=user,
+        reviewed_at=now,
+    )
+    response.refresh_from_db()
+    logger.info(
+        "vendor follow-up asked response=%s assessment=%s user=%s",
+        response.pk,
+        response.link.assessment_id,
+        user.pk,
+    )
+    return response
