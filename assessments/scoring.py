@@ -1,7 +1,8 @@
 """Score an assessment from plain data: no ORM, no I/O, deterministic.
 
-Method, version 3 (version 1 had no contradictions; version 2 graded any
-coverage):
+Method, version 4 (version 1 had no contradictions; version 2 graded any
+coverage; version 3 scored a pillar from measurements alone and let a refuted
+claim keep its points):
 - A question's score is its chosen option's 0-100 value (multiple choice: the
   sum of the chosen options' values, capped at 100). "Unknown" and "not
   disclosed" options carry 0: for a founder, silence is information.
@@ -12,9 +13,17 @@ coverage):
   provisional score rather than a falsely low one. An answer naming no known
   option counts as unanswered.
 - A pillar's claimed score is the weighted mean of its answered, scored
-  questions. Measured items (0-100, from the metrics of the offering's latest
-  completed evaluation run, mapped by ``evals.measures``) form the measured
-  half; the pillar score is the weighted mean of both halves' items together.
+  questions, as the vendor answered them. Measured items (0-100, from the
+  metrics of the offering's latest completed evaluation run, mapped by
+  ``evals.measures``) form the measured half.
+- A pillar's score is the weighted mean of its answered questions and its
+  measured items together, where an answer that a contradiction refutes (see
+  below) counts 0: a claim the model's behaviour disproves is worth no more
+  than silence, and the measured item that disproves it still counts as well.
+- A pillar with no answered scored question is not assessed: it has no score
+  and drops out of the overall, whatever was measured. A measurement tests
+  claims; on its own it would turn "we did not ask" into a grade. Its measured
+  half is still reported.
 - Overall is the weighted mean of pillar scores, with the weights of the
   assessment's use-case profile; pillars with no score or zero weight drop out.
 - Scores are rounded to one decimal, and the grade is read from the rounded
@@ -24,11 +33,12 @@ coverage):
   weight of the applicable scored questions: three favourable answers out of
   forty must not read as an A. Below that the overall score is still shown,
   marked provisional.
-- Evidence mix: each tier's share of the weighted points behind the claimed
-  score (per pillar; overall, each pillar's share weighted as in the overall
-  score). Shares sum to 1, or are all 0 when no points were claimed. An unknown
-  tier counts as vendor asserted. A score is "mostly vendor asserted" when more
-  than half of its claimed points rest on vendor assertions.
+- Evidence mix: each tier's share of the weighted points the answers put into
+  the score, a refuted answer putting none (per pillar; overall, each pillar's
+  share weighted as in the overall score). Shares sum to 1, or are all 0 when
+  no answer put in points. An unknown tier counts as vendor asserted. A score
+  is "mostly vendor asserted" when more than half of those points rest on
+  vendor assertions.
 - Red flags: every chosen option marked as a red flag in an applicable
   question, blockers first, then in framework order.
 - Recommended decision: A or B approve, C or D approve with conditions, F
@@ -37,8 +47,8 @@ coverage):
 - Contradictions: an applicable answer that claims good behaviour, refuted by
   a measured item whose 95% interval lies beyond a threshold (the rules and
   the table of claims are in ``assessments.contradictions``), in framework
-  order. Contradictions are reported; they do not change the score, which
-  already counts the measured item once.
+  order. Each is reported, and its answer counts 0 in the pillar score as
+  above; ``refuted`` on the pillar says how many of its answers that hit.
 """
 
 from __future__ import annotations
@@ -48,7 +58,7 @@ from dataclasses import dataclass, field
 
 from assessments.contradictions import Contradiction, contradictions_find
 
-METHOD_VERSION = "3"
+METHOD_VERSION = "4"
 
 # Share of the applicable scored questions' weight that must be answered for a grade.
 MIN_COVERAGE_FOR_GRADE = 0.5
@@ -129,12 +139,13 @@ class MeasuredInput:
 class PillarResult:
     key: str
     title: str
-    score: float | None  # claimed and measured together
-    claimed: float | None
+    score: float | None  # answers (refuted ones at 0) and measured together
+    claimed: float | None  # the answers as the vendor gave them
     measured: float | None
     answered: int
     applicable: int
     evidence_mix: dict[str, float] = field(default_factory=dict)
+    refuted: int = 0  # answers a contradiction refutes, counted at 0 in the score
 
 
 @dataclass
@@ -170,6 +181,9 @@ class _PillarTally:
 
     claimed_points: float = 0.0
     claimed_weight: float = 0.0
+    # The answers' points that count in the score: refuted answers' are left out.
+    score_points: float = 0.0
+    refuted: int = 0
     measured_points: float = 0.0
     measured_weight: float = 0.0
     answered: int = 0
@@ -215,6 +229,8 @@ def score_assessment(
     red_flags: list[RedFlag] = []
     unanswered: list[str] = []
     applicable: list[QuestionSpec] = []
+    # Pillar, tier and points of each answered scored question, in order.
+    answered_points: dict[str, tuple[str, str, float]] = {}
 
     for question in questions:
         tally = tallies.get(question.pillar)
@@ -247,6 +263,16 @@ def score_assessment(
         tally.claimed_points += points
         tally.claimed_weight += question.weight
         tier = answer.tier if answer.tier in TIERS else "vendor_asserted"
+        answered_points[question.key] = (question.pillar, tier, points)
+
+    contradictions = contradictions_find(applicable, answers_by_question, measured)
+    refuted = {contradiction.question for contradiction in contradictions}
+    for key, (pillar_key, tier, points) in answered_points.items():
+        tally = tallies[pillar_key]
+        if key in refuted:
+            tally.refuted += 1
+            continue
+        tally.score_points += points
         tally.tier_points[tier] += points
 
     for item in measured:
@@ -275,7 +301,7 @@ def score_assessment(
         answered=sum(tally.answered for tally in tallies.values()),
         applicable=sum(tally.applicable for tally in tallies.values()),
         recommended_decision=recommended_decision(grade, red_flags),
-        contradictions=contradictions_find(applicable, answers_by_question, measured),
+        contradictions=contradictions,
         coverage=coverage,
     )
 
@@ -332,10 +358,12 @@ def _mix(tier_points: Mapping[str, float]) -> dict[str, float]:
 def _pillar_result(pillar: PillarSpec, tally: _PillarTally) -> PillarResult:
     claimed = _mean(tally.claimed_points, tally.claimed_weight)
     measured = _mean(tally.measured_points, tally.measured_weight)
-    score = _mean(
-        tally.claimed_points + tally.measured_points,
-        tally.claimed_weight + tally.measured_weight,
-    )
+    score = None
+    if tally.answered:
+        score = _mean(
+            tally.score_points + tally.measured_points,
+            tally.claimed_weight + tally.measured_weight,
+        )
     return PillarResult(
         key=pillar.key,
         title=pillar.title,
@@ -345,6 +373,7 @@ def _pillar_result(pillar: PillarSpec, tally: _PillarTally) -> PillarResult:
         answered=tally.answered,
         applicable=tally.applicable,
         evidence_mix=_mix(tally.tier_points),
+        refuted=tally.refuted,
     )
 
 
@@ -379,9 +408,8 @@ def _overall_evidence_mix(
     weights = _counting_weights(pillar_results, profile_weights)
     tier_points = dict.fromkeys(TIERS, 0.0)
     for key, weight in weights.items():
+        # A pillar counts only once assessed, so it has answered weight.
         tally = tallies[key]
-        if tally.claimed_weight <= 0:
-            continue
         for tier, points in tally.tier_points.items():
             tier_points[tier] += weight * points / tally.claimed_weight
     return _mix(tier_points)

@@ -11,6 +11,7 @@ import functools
 
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 
 class SecretError(Exception):
@@ -48,11 +49,13 @@ def _current_fernet() -> MultiFernet:
     return _fernet(keys)
 
 
+@sensitive_variables("plain")
 def secret_encrypt(plain: str) -> str:
     """Encrypt ``plain`` under the first configured key; a Fernet token as text."""
     return _current_fernet().encrypt(plain.encode("utf-8")).decode("ascii")
 
 
+@sensitive_variables()
 def secret_decrypt(token: str) -> str:
     """Decrypt a token made by ``secret_encrypt`` with any configured key."""
     try:

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from django import forms
 from django.core.validators import URLValidator
 
-from evals.models import ApiKind
+from evals.models import ApiKind, RerunSchedule
+from evals.services import URL_CREDENTIALS_REFUSED
 
 KEY_STORED_NOTE = "A key is stored; leave blank to keep it."
 
@@ -40,6 +43,16 @@ class _ApiKeyFields(forms.Form):
             )
             del self.fields["clear_api_key"]
 
+    def clean_base_url(self) -> str:
+        base_url = self.cleaned_data["base_url"]
+        parts = urlsplit(base_url)
+        if parts.username is not None or parts.password is not None:
+            # The typed address holds a password: do not send it back to the page.
+            self.data = self.data.copy()
+            self.data[self.add_prefix("base_url")] = ""
+            raise forms.ValidationError(URL_CREDENTIALS_REFUSED)
+        return base_url
+
     def clean(self) -> dict:
         cleaned = super().clean()
         if cleaned.get("api_key") and cleaned.get("clear_api_key"):
@@ -50,12 +63,17 @@ class _ApiKeyFields(forms.Form):
         return cleaned
 
 
+class _HttpUrlField(forms.URLField):
+    # Replaces URLField's own validator rather than adding a second one, which
+    # would say "Enter a valid URL." twice.
+    default_validators = [URLValidator(schemes=["http", "https"])]
+
+
 def _base_url_field(help_text: str) -> forms.URLField:
-    return forms.URLField(
+    return _HttpUrlField(
         label="Base URL",
         max_length=300,
         assume_scheme="https",
-        validators=[URLValidator(schemes=["http", "https"])],
         help_text=help_text,
         widget=forms.URLInput(
             attrs={"placeholder": "https://api.example.com/v1", "spellcheck": "false"}
@@ -101,6 +119,18 @@ class EndpointForm(_ApiKeyFields):
         initial=60,
         help_text="How long one reply may take before the call is retried.",
     )
+    rerun_schedule = forms.ChoiceField(
+        label="Scheduled re-runs",
+        choices=RerunSchedule.choices,
+        initial=RerunSchedule.OFF,
+        # Left out of a post, the schedule stays as it is.
+        required=False,
+        help_text=(
+            "Re-run every built-in probe family, fresh, on this schedule, so the "
+            "dashboard can flag a model whose behaviour drifts. Each re-run costs "
+            "tokens like a run started by hand."
+        ),
+    )
 
     field_order = [
         "api_kind",
@@ -111,7 +141,17 @@ class EndpointForm(_ApiKeyFields):
         "max_concurrency",
         "requests_per_minute",
         "timeout_seconds",
+        "rerun_schedule",
     ]
+
+    def __init__(self, *args, can_schedule: bool = False, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Only the workspace owner decides what Candor spends on its own.
+        if not can_schedule:
+            del self.fields["rerun_schedule"]
+
+    def clean_rerun_schedule(self) -> str | None:
+        return self.cleaned_data.get("rerun_schedule") or None
 
 
 class JudgeProfileForm(_ApiKeyFields):
@@ -126,15 +166,29 @@ class JudgeProfileForm(_ApiKeyFields):
     base_url = _base_url_field(
         "Up to the version path, e.g. https://api.openai.com/v1."
     )
-    model_name = forms.CharField(label="Model name", max_length=120)
+    model_name = forms.CharField(
+        label="Model name",
+        max_length=120,
+        help_text=(
+            "Sent as it is: use the full pinned model id, e.g. gpt-4.1-2025-04-14. "
+            "A judge that changes under you changes your grades."
+        ),
+    )
     pinned_version = forms.CharField(
         label="Pinned version",
         max_length=120,
         required=False,
         help_text=(
-            "The exact snapshot, e.g. 2025-04-14. A judge that changes under you "
-            "changes your grades."
+            "A note of the snapshot the model id pins, e.g. 2025-04-14, kept with "
+            "the judge's grades. It is not sent; the model name is."
         ),
+    )
+    requests_per_minute = forms.IntegerField(
+        label="Requests per minute",
+        min_value=1,
+        max_value=100_000,
+        initial=60,
+        help_text="Stay under your plan's limit; every run using this judge shares it.",
     )
 
     field_order = [
@@ -145,6 +199,7 @@ class JudgeProfileForm(_ApiKeyFields):
         "pinned_version",
         "api_key",
         "clear_api_key",
+        "requests_per_minute",
     ]
 
 
@@ -224,3 +279,16 @@ class RunForm(forms.Form):
         except (TypeError, ValueError):
             return 1
         return min(max(repeats, 1), 10)
+
+    def chosen_fresh(self) -> bool:
+        """Whether a fresh run is chosen so far (for the live estimate)."""
+        return self.is_bound and bool(self.data.get("fresh"))
+
+    def chosen_judge(self):
+        """The judge chosen so far, or None (for the live estimate)."""
+        if not self.is_bound or not self.data.get("judge"):
+            return None
+        try:
+            return self.fields["judge"].queryset.filter(pk=self.data["judge"]).first()
+        except (TypeError, ValueError):
+            return None

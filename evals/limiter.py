@@ -11,6 +11,12 @@ until the oldest entry leaves the window. It is exact: no window of the configur
 length ever holds more grants than the limit. The clock is Redis's own, so workers
 on machines with drifting clocks still agree.
 
+A request reaches the vendor a few milliseconds after its grant, by an amount
+that varies, so the vendor's own count over the same window could see one or two
+more than the limit. Grants are therefore spaced over a window 2% longer than
+the configured one (at most half a second longer), which costs at most 2% of the
+allowance and keeps the vendor's count within the limit.
+
 We wrote the script rather than use the ``limits`` package: its moving window is
 the same algorithm, but it offers no waiting acquire (only hit-or-refuse plus a
 second, non-atomic call for the reset time), windows come in whole time units,
@@ -24,12 +30,15 @@ import hashlib
 import logging
 import os
 import random
+from collections.abc import Callable
 
 from redis.asyncio import Redis
 
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "candor:rpm:"
+ARRIVAL_MARGIN_FRACTION = 0.02
+ARRIVAL_MARGIN_MAX_SECONDS = 0.5
 
 # KEYS[1]: the sorted set. ARGV: limit, window in microseconds, a unique member.
 # Returns {1, grant time in microseconds} or {0, microseconds to wait}.
@@ -74,13 +83,19 @@ class RateLimiter:
         self.redis = redis
         self.key = key
         self.limit = limit
-        self.window_us = max(1, round(window_seconds * 1_000_000))
+        margin = min(
+            window_seconds * ARRIVAL_MARGIN_FRACTION, ARRIVAL_MARGIN_MAX_SECONDS
+        )
+        self.window_us = max(1, round((window_seconds + margin) * 1_000_000))
         self._script = redis.register_script(SLIDING_WINDOW_SCRIPT)
 
-    async def acquire(self) -> float | None:
+    async def acquire(
+        self, on_wait: Callable[[float], None] | None = None
+    ) -> float | None:
         """Wait until a request may be sent; return its grant time (Redis clock, s).
 
-        Returns None when there is no limit.
+        Returns None when there is no limit. ``on_wait`` hears each wait's length
+        in seconds before it starts, so a caller can say why it is waiting.
         """
         if self.limit <= 0:
             return None
@@ -95,4 +110,6 @@ class RateLimiter:
             # jitter spreads them out so most wake to a free slot.
             wait = int(value) / 1_000_000 + random.uniform(0.001, 0.02)
             logger.debug("rate limit full, waiting %.3f s key=%s", wait, self.key)
+            if on_wait is not None:
+                on_wait(wait)
             await asyncio.sleep(wait)

@@ -13,6 +13,12 @@ class ApiKind(models.TextChoices):
     ANTHROPIC_MESSAGES = "anthropic_messages", "Anthropic Messages"
 
 
+class RerunSchedule(models.TextChoices):
+    OFF = "off", "Off"
+    DAILY = "daily", "Every day"
+    WEEKLY = "weekly", "Every week"
+
+
 class Endpoint(models.Model):
     """Where and how to call an offering's model. The API key is stored encrypted."""
 
@@ -29,6 +35,12 @@ class Endpoint(models.Model):
     timeout_seconds = models.PositiveSmallIntegerField(default=60)
     # Set for endpoints served by Candor's simulated vendor, labelled as such.
     is_simulated = models.BooleanField(default=False)
+    # The owner's schedule for re-running every built-in probe family; the beat
+    # sweep starts a run when rerun_due_at has passed (null while off).
+    rerun_schedule = models.CharField(
+        max_length=8, choices=RerunSchedule.choices, default=RerunSchedule.OFF
+    )
+    rerun_due_at = models.DateTimeField(null=True, blank=True, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -53,6 +65,8 @@ class JudgeProfile(models.Model):
     pinned_version = models.CharField(max_length=120, blank=True)
     api_key_encrypted = models.TextField(blank=True)
     rubric_version = models.CharField(max_length=20, default="1")
+    # The judge's own allowance, shared through Redis like an endpoint's.
+    requests_per_minute = models.PositiveIntegerField(default=60)
     is_simulated = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
 
@@ -118,6 +132,14 @@ class Run(models.Model):
     # Refreshed while a worker drives the run; a stale heartbeat means it died.
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     finished_at = models.DateTimeField(null=True, blank=True)
+    # When the run's Celery message was last sent; a queued run whose message is
+    # older than CANDOR_RUN_REQUEUE_AFTER_SECONDS is sent again by the sweep.
+    enqueued_at = models.DateTimeField(null=True, blank=True)
+    # What a running run is waiting for (rate limit, a vendor's Retry-After,
+    # backoff), shown on its page; blank when it is not waiting.
+    WAITING_REASON_MAX = 200
+    waiting_reason = models.CharField(max_length=WAITING_REASON_MAX, blank=True)
+    waiting_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]

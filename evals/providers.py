@@ -100,6 +100,9 @@ class ProviderError(Exception):
     errors and timeouts), "final" (retrying cannot help: 400, 401, 403, 404, 422, a
     malformed body, a refused address) or "quota" (402 or an exhausted quota: the
     run cannot go on). ``retry_after`` is in seconds, from the response's headers.
+    ``cause`` names what went wrong when the status alone does not ("timeout",
+    "unreachable", "malformed"); ``body`` is the start of a malformed reply, its
+    API key scrubbed, for the transcript.
     """
 
     def __init__(
@@ -109,12 +112,16 @@ class ProviderError(Exception):
         kind: str,
         status: int | None = None,
         retry_after: float | None = None,
+        cause: str = "",
+        body: str = "",
     ) -> None:
         super().__init__(message)
         self.message = message
         self.kind = kind
         self.status = status
         self.retry_after = retry_after
+        self.cause = cause
+        self.body = body
 
     def __repr__(self) -> str:
         return (
@@ -161,10 +168,13 @@ async def complete(
         raise ProviderError(
             f"{config.host} did not answer within {config.timeout_seconds:g} seconds.",
             kind="transient",
+            cause="timeout",
         ) from None
     except TransportError as error:
         raise ProviderError(
-            f"Could not reach {config.host}: {error.reason}", kind="transient"
+            f"Could not reach {config.host}: {error.reason}",
+            kind="transient",
+            cause="unreachable",
         ) from None
 
     text = _scrub(response.text, config.api_key)
@@ -224,13 +234,27 @@ def _request_parts(
     raise ProviderError(f"Unknown API kind {config.api_kind!r}.", kind="final")
 
 
+# Enough of a malformed reply to see what came back, not so much that a
+# transcript balloons.
+MALFORMED_BODY_LIMIT = 500
+
+
+def _malformed(text: str) -> ProviderError:
+    body = text[:MALFORMED_BODY_LIMIT] + (
+        "…" if len(text) > MALFORMED_BODY_LIMIT else ""
+    )
+    return ProviderError(
+        NOT_A_COMPLETION, kind="final", status=200, cause="malformed", body=body
+    )
+
+
 def _parse_completion(api_kind: str, text: str) -> Completion:
     try:
         data = json.loads(text)
     except ValueError:
-        raise ProviderError(NOT_A_COMPLETION, kind="final", status=200) from None
+        raise _malformed(text) from None
     if not isinstance(data, dict):
-        raise ProviderError(NOT_A_COMPLETION, kind="final", status=200)
+        raise _malformed(text)
 
     try:
         if api_kind == ANTHROPIC_MESSAGES:
@@ -242,7 +266,7 @@ def _parse_completion(api_kind: str, text: str) -> Completion:
             usage = data.get("usage") or {}
             tokens = (usage.get("prompt_tokens"), usage.get("completion_tokens"))
     except (KeyError, IndexError, TypeError, AttributeError):
-        raise ProviderError(NOT_A_COMPLETION, kind="final", status=200) from None
+        raise _malformed(text) from None
 
     return Completion(
         text=reply,

@@ -62,8 +62,17 @@ MAX_TOKENS = 512
 TEMPERATURE = 0.0
 # A run with more errored samples than this share of its total is inconclusive.
 ERRORED_SHARE_LIMIT = 0.05
-# What a reply is expected to cost, for estimates and the budget check.
-EXPECTED_REPLY_TOKENS = 200
+# Tokens per word: real tokenizers give about four tokens for three English
+# words; the simulated vendor counts one token per word.
+TOKENS_PER_WORD = 4 / 3
+SIMULATED_TOKENS_PER_WORD = 1.0
+# A judge answers YES or NO; a few tokens more cover a stray word.
+JUDGE_REPLY_TOKENS = 5
+# What a run waits for stays on its page this long after the wait, so that a
+# run throttled call after call does not flicker; and it is written to the
+# database at most this often.
+WAITING_LINGER_SECONDS = 1.0
+WAITING_WRITE_SECONDS = 2.0
 CACHE_PREFETCH_CHUNK = 500
 WRITE_BATCH_MAX = 200
 WRITE_COALESCE_SECONDS = 0.1
@@ -111,19 +120,36 @@ def run_work_list(family_keys: Iterable[str], repeats: int) -> list[WorkItem]:
     ]
 
 
-def tokens_estimate(text: str) -> int:
-    """A rough token count: about four tokens for every three words."""
-    return (len(text.split()) * 4 + 2) // 3
+def tokens_estimate(text: str, tokens_per_word: float = TOKENS_PER_WORD) -> int:
+    """A rough token count of ``text``: its words times ``tokens_per_word``."""
+    return round(len(text.split()) * tokens_per_word)
 
 
-def conversation_tokens_estimate(conversation: Conversation) -> int:
-    """Tokens a conversation is expected to use: each turn resends what came before."""
-    total, prompt = 0, tokens_estimate(conversation.system)
+def conversation_tokens_estimate(
+    conversation: Conversation,
+    reply_tokens: int,
+    tokens_per_word: float = TOKENS_PER_WORD,
+) -> int:
+    """Tokens a conversation is expected to use: each turn resends what came before.
+
+    ``reply_tokens`` is the expected length of one reply; every turn pays for its
+    prompt (the system prompt, the earlier turns and replies, the new turn) and
+    for its reply.
+    """
+    total = 0
+    prompt = tokens_estimate(conversation.system, tokens_per_word)
     for user_turn in conversation.user_turns:
-        prompt += tokens_estimate(user_turn)
-        total += prompt + EXPECTED_REPLY_TOKENS
-        prompt += EXPECTED_REPLY_TOKENS
+        prompt += tokens_estimate(user_turn, tokens_per_word)
+        total += prompt + reply_tokens
+        prompt += reply_tokens
     return total
+
+
+def reply_tokens_estimate(
+    family: ProbeFamily, tokens_per_word: float = TOKENS_PER_WORD
+) -> int:
+    """The expected length of one reply in ``family``, in tokens."""
+    return round(family.expected_reply_words * tokens_per_word)
 
 
 def cache_key(
@@ -225,13 +251,25 @@ class RunPlan:
     cancel_grace_seconds: float = 5
     time_limit_seconds: float = 6 * 3600
     window_seconds: float = 60
+    judge_requests_per_minute: int = 0
+    tokens_per_word: float = TOKENS_PER_WORD
+
+
+@dataclass(frozen=True)
+class _Target:
+    """A model the run calls (the endpoint under test, or the judge) and its limit."""
+
+    config: providers.EndpointConfig
+    limiter: RateLimiter | None
+    name: str  # "the vendor" or "the judge", in what the run page says
 
 
 @dataclass
 class _RunState:
     plan: RunPlan
     client: Any
-    limiter: RateLimiter | None
+    vendor: _Target
+    judge: _Target | None
     loop: asyncio.AbstractEventLoop
     queue: deque[WorkItem]
     written: asyncio.Queue
@@ -239,11 +277,24 @@ class _RunState:
     halted: asyncio.Event = field(default_factory=asyncio.Event)
     tokens_used: int = 0
     tokens_reserved: int = 0
+    # What the run waits for, and until when (monotonic); the monitor shows it.
+    waiting: tuple[str, float] | None = None
 
     def stop(self, halt: RunHalt) -> None:
         if self.halt is None:
             self.halt = halt
             self.halted.set()
+
+    def wait_note(self, reason: str, seconds: float) -> None:
+        """Say that a call waits ``seconds`` for ``reason``; the latest note wins."""
+        self.waiting = (reason, time.monotonic() + seconds)
+
+    def waiting_reason(self) -> str:
+        """What the run waits for now, or "" once the last wait is over."""
+        if self.waiting is None:
+            return ""
+        reason, until = self.waiting
+        return reason if time.monotonic() < until + WAITING_LINGER_SECONDS else ""
 
 
 # --- Entry point -----------------------------------------------------------------
@@ -309,6 +360,10 @@ def _plan(run: Run) -> RunPlan:
         cancel_grace_seconds=settings.CANDOR_RUN_CANCEL_GRACE_SECONDS,
         time_limit_seconds=settings.CANDOR_RUN_TIME_LIMIT_SECONDS,
         window_seconds=settings.CANDOR_RATE_LIMIT_WINDOW_SECONDS,
+        judge_requests_per_minute=run.judge.requests_per_minute if run.judge else 0,
+        tokens_per_word=(
+            SIMULATED_TOKENS_PER_WORD if run.is_simulated else TOKENS_PER_WORD
+        ),
     )
 
 
@@ -329,7 +384,8 @@ def _judge_config(judge) -> providers.EndpointConfig:
     return providers.EndpointConfig(
         api_kind=judge.api_kind,
         base_url=judge.base_url,
-        model_name=judge.pinned_version or judge.model_name,
+        # The pinned version is a record of the snapshot, not an id to call.
+        model_name=judge.model_name,
         api_key=api_key,
         timeout_seconds=60,
     )
@@ -367,18 +423,23 @@ async def _drive(plan: RunPlan) -> RunHalt | None:
         async with guarded_async_client(
             timeout=plan.config.timeout_seconds, max_connections=plan.concurrency
         ) as client:
-            limiter = RateLimiter(
-                redis,
-                limit_key(
-                    plan.config.base_url, plan.config.api_key, plan.config.model_name
-                ),
-                limit=plan.requests_per_minute,
-                window_seconds=plan.window_seconds,
+            vendor = _target(
+                redis, plan, plan.config, plan.requests_per_minute, "the vendor"
             )
+            judge = None
+            if plan.judge_config is not None:
+                judge = _target(
+                    redis,
+                    plan,
+                    plan.judge_config,
+                    plan.judge_requests_per_minute,
+                    "the judge",
+                )
             state = _RunState(
                 plan=plan,
                 client=client,
-                limiter=limiter,
+                vendor=vendor,
+                judge=judge,
                 loop=asyncio.get_running_loop(),
                 queue=deque(plan.pending),
                 written=asyncio.Queue(),
@@ -387,6 +448,24 @@ async def _drive(plan: RunPlan) -> RunHalt | None:
             return await _drive_with(state)
     finally:
         await redis.aclose()
+
+
+def _target(
+    redis: Redis,
+    plan: RunPlan,
+    config: providers.EndpointConfig,
+    limit: int,
+    name: str,
+) -> _Target:
+    # The limiter is keyed by what is called, not by the run or its role: a
+    # judge that is also some run's endpoint draws from that endpoint's allowance.
+    limiter = RateLimiter(
+        redis,
+        limit_key(config.base_url, config.api_key, config.model_name),
+        limit=limit,
+        window_seconds=plan.window_seconds,
+    )
+    return _Target(config=config, limiter=limiter, name=name)
 
 
 async def _drive_with(state: _RunState) -> RunHalt | None:
@@ -468,7 +547,14 @@ async def _conversation_run(state: _RunState, work: WorkItem) -> SampleResult:
                 else:
                     from_cache = False
                     completion, latency_ms, attempts = await _call(
-                        state, plan.config, system, messages, deadline
+                        state,
+                        state.vendor,
+                        system,
+                        messages,
+                        deadline,
+                        reply_tokens=reply_tokens_estimate(
+                            work.family, plan.tokens_per_word
+                        ),
                     )
                     reply = completion.text
                     result.latency_ms += latency_ms
@@ -496,13 +582,27 @@ async def _conversation_run(state: _RunState, work: WorkItem) -> SampleResult:
                 Run.Status.FAILED,
                 f"The vendor refused for billing or quota: {error.message}",
             ) from None
-        return _errored(result, _error_reason(error), error.status)
+        return _errored(
+            result,
+            _error_reason(error),
+            error.status,
+            kind=error_kind(error.status, error.cause),
+            attempts=getattr(error, "attempts", 0),
+            elapsed_ms=getattr(error, "elapsed_ms", None),
+            body=error.body,
+        )
     except TimeoutError:
         reason = (
             f"No complete answer within the {plan.sample_deadline:g}-second limit "
             "for one conversation."
         )
-        return _errored(result, reason, None)
+        return _errored(
+            result,
+            reason,
+            None,
+            kind="timeout",
+            elapsed_ms=round(plan.sample_deadline * 1000),
+        )
 
     result.cached = from_cache
     grade = await _grade(state, work, tuple(replies), transcript, result)
@@ -528,11 +628,47 @@ def _assistant_entry(
     }
 
 
-def _errored(result: SampleResult, reason: str, status: int | None) -> SampleResult:
+def error_kind(status: int | None, cause: str = "") -> str:
+    """One word for what went wrong, the same for every sample it happened to."""
+    if cause:
+        return cause
+    if status in (401, 403):
+        return "key"
+    if status == 404:
+        return "not_found"
+    if status is not None and (status >= 500 or status in (408, 409, 429, 529)):
+        return "server"
+    return "refused" if status else "other"
+
+
+def _errored(
+    result: SampleResult,
+    reason: str,
+    status: int | None,
+    *,
+    kind: str,
+    attempts: int = 0,
+    elapsed_ms: int | None = None,
+    body: str = "",
+) -> SampleResult:
     result.status = Sample.Status.ERRORED
     result.error = reason
     result.cached = False
-    result.transcript.append({"role": "error", "content": reason, "status": status})
+    # Kept in the labels too, where one query can tell whether every errored
+    # sample of a run failed the same way.
+    result.grade_labels = {"error_kind": kind, "error_status": status}
+    entry: dict[str, Any] = {
+        "role": "error",
+        "content": reason,
+        "status": status,
+        "kind": kind,
+        "attempts": attempts,
+    }
+    if elapsed_ms is not None:
+        entry["elapsed_ms"] = elapsed_ms
+    if body:
+        entry["body"] = body
+    result.transcript.append(entry)
     return result
 
 
@@ -552,44 +688,57 @@ async def _cache_get(state: _RunState, key: str, turn: int) -> CachedResponse | 
 
 async def _call(
     state: _RunState,
-    config: providers.EndpointConfig,
+    target: _Target,
     system: str,
     messages: list[dict[str, str]],
     deadline: float,
     *,
-    limited: bool = True,
+    reply_tokens: int,
 ) -> tuple[providers.Completion, int, int]:
-    """Call the model through the one retry place; return completion, ms, attempts."""
+    """Call a model through its rate limit and the one retry place.
+
+    Every call, the vendor's and the judge's, comes here. Returns the
+    completion, its latency in ms and the number of attempts it took.
+    """
     plan = state.plan
+    per_word = plan.tokens_per_word
     estimate = (
-        sum(tokens_estimate(message["content"]) for message in messages)
-        + tokens_estimate(system)
-        + EXPECTED_REPLY_TOKENS
+        sum(tokens_estimate(message["content"], per_word) for message in messages)
+        + tokens_estimate(system, per_word)
+        + reply_tokens
     )
     _budget_reserve(state, estimate)
+    on_limit_wait = _limit_wait_note(state, target)
+    attempts = 0
+    started_calling = time.perf_counter()
     try:
         async for attempt in AsyncRetrying(
             retry=retry_if_exception(_is_transient),
             wait=_retry_wait(plan),
             stop=stop_after_attempt(plan.retry_attempts) | _stop_at(deadline),
-            before_sleep=_log_retry(plan.run_id),
+            before_sleep=_retry_note(state, target),
             sleep=asyncio.sleep,
             reraise=True,
         ):
             with attempt:
-                if limited and state.limiter is not None:
-                    await state.limiter.acquire()
+                attempts = attempt.retry_state.attempt_number
+                if target.limiter is not None:
+                    await target.limiter.acquire(on_limit_wait)
                 started = time.perf_counter()
                 completion = await providers.complete(
                     state.client,
-                    config,
+                    target.config,
                     messages,
                     system=system,
                     max_tokens=MAX_TOKENS,
                     temperature=TEMPERATURE,
                 )
                 latency_ms = round((time.perf_counter() - started) * 1000)
-                attempts = attempt.retry_state.attempt_number
+    except providers.ProviderError as error:
+        # What the transcript of an errored sample says about the tries.
+        error.attempts = attempts
+        error.elapsed_ms = round((time.perf_counter() - started_calling) * 1000)
+        raise
     finally:
         state.tokens_reserved -= estimate
     state.tokens_used += completion.tokens_in + completion.tokens_out
@@ -601,12 +750,9 @@ def _budget_reserve(state: _RunState, estimate: int) -> None:
     if state.halt is not None and not state.halt.graceful:
         raise state.halt
     if budget and state.tokens_used + state.tokens_reserved + estimate > budget:
-        raise RunHalt(
-            Run.Status.FAILED,
-            f"{BUDGET_STOP_REASON}: {state.tokens_used:,} of {budget:,} tokens used, "
-            "and the next call would go over.",
-            graceful=True,
-        )
+        # The count goes in the reason only when the run finishes: the calls in
+        # flight now still add their tokens.
+        raise RunHalt(Run.Status.FAILED, BUDGET_STOP_REASON, graceful=True)
     state.tokens_reserved += estimate
 
 
@@ -639,18 +785,52 @@ def _stop_at(deadline: float) -> Callable[[Any], bool]:
     return stop
 
 
-def _log_retry(run_id: int) -> Callable[[Any], None]:
-    def log(retry_state) -> None:
+def _retry_note(state: _RunState, target: _Target) -> Callable[[Any], None]:
+    """Log a retry and say on the run page what it waits for."""
+
+    def note(retry_state) -> None:
         error = retry_state.outcome.exception()
+        sleep = retry_state.upcoming_sleep or 0
         logger.warning(
-            "run=%s retrying in %.1f s after attempt %s: %s",
-            run_id,
-            retry_state.upcoming_sleep,
+            "run=%s retrying %s in %.1f s after attempt %s: %s",
+            state.plan.run_id,
+            target.name,
+            sleep,
             retry_state.attempt_number,
             getattr(error, "message", error),
         )
+        state.wait_note(retry_wait_reason(target.name, error, sleep), sleep)
 
-    return log
+    return note
+
+
+def retry_wait_reason(name: str, error: BaseException, sleep: float) -> str:
+    """Why a call waits before its next attempt, in words for the run page."""
+    status = getattr(error, "status", None)
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after is not None:
+        answer = f" ({status})" if status else ""
+        return f"Retrying after {name} asked us to wait {retry_after:g} s{answer}."
+    when = f"in {sleep:.0f} s" if sleep >= 1 else "in a moment"
+    if status:
+        return f"Retrying {when}: {name} answered {status}, so we back off."
+    return f"Retrying {when}: {name} did not answer, so we back off."
+
+
+def rate_limit_wait_reason(name: str, limit: int, window_seconds: float) -> str:
+    """Why a call waits for its rate limit, in words for the run page."""
+    whose = "the rate limit" if name == "the vendor" else f"{name}'s rate limit"
+    per = {60: "minute", 1: "second"}.get(window_seconds, f"{window_seconds:g} seconds")
+    return f"Waiting for {whose}: {limit} requests per {per}."
+
+
+def _limit_wait_note(state: _RunState, target: _Target) -> Callable[[float], None]:
+    def note(seconds: float) -> None:
+        limit = getattr(target.limiter, "limit", 0)
+        reason = rate_limit_wait_reason(target.name, limit, state.plan.window_seconds)
+        state.wait_note(reason, seconds)
+
+    return note
 
 
 # --- Grading ---------------------------------------------------------------------
@@ -702,20 +882,31 @@ async def _judge_ask(
     result: SampleResult,
 ) -> bool | None:
     plan = state.plan
-    assert plan.judge_config is not None
+    assert state.judge is not None
     prompt = f"Question: {question}\n\nTranscript:\n" + "\n\n".join(lines)
-    # Limitation: judge calls bypass the rate limiter, because a judge profile has
-    # no requests-per-minute setting; a judge shared by many concurrent runs may
-    # see 429s (retried like any other). A limit field on JudgeProfile lifts this.
     messages = [{"role": "user", "content": prompt}]
-    completion, latency_ms, _ = await _call(
-        state,
-        plan.judge_config,
-        JUDGE_SYSTEM,
-        messages,
-        time.monotonic() + plan.sample_deadline,
-        limited=False,
-    )
+    try:
+        completion, latency_ms, _ = await _call(
+            state,
+            state.judge,
+            JUDGE_SYSTEM,
+            messages,
+            time.monotonic() + plan.sample_deadline,
+            reply_tokens=JUDGE_REPLY_TOKENS,
+        )
+    except providers.ProviderError as error:
+        # Kept in the transcript so that the judge-graded metric can say the judge
+        # failed rather than that there was none.
+        transcript.append(
+            {
+                "role": "judge",
+                "question": question,
+                "content": f"The judge gave no answer: {error.message}",
+                "error": error.message,
+                "verdict": None,
+            }
+        )
+        raise
     result.tokens_in += completion.tokens_in
     result.tokens_out += completion.tokens_out
     match = _YES_NO.match(completion.text)
@@ -830,22 +1021,32 @@ def _save_one_by_one(
 
 
 async def _monitor_loop(state: _RunState) -> None:
-    """Refresh the heartbeat; stop on cancel, on the time limit, or if taken over."""
+    """Refresh the heartbeat and what the run waits for; stop on cancel, on the
+    time limit, or if taken over."""
     plan = state.plan
     tick = max(0.05, min(1.0, plan.heartbeat_seconds / 2))
     started = last_beat = time.monotonic()
+    # None: unknown, so the first tick clears a reason left by a dead worker.
+    shown: str | None = None
+    last_shown_at = -WAITING_WRITE_SECONDS
     while True:
         await asyncio.sleep(tick)
         now = time.monotonic()
         beat = now - last_beat >= plan.heartbeat_seconds
+        waiting = state.waiting_reason()
+        show = waiting != shown and now - last_shown_at >= WAITING_WRITE_SECONDS
         try:
-            control = await sync_to_async(_run_control)(plan.run_id, beat)
+            control = await sync_to_async(_run_control)(
+                plan.run_id, beat, waiting if show else None
+            )
         except OperationalError as error:
             # A busy database delays one beat; the next tick tries again.
             logger.warning("run=%s heartbeat failed: %s", plan.run_id, error)
             continue
         if beat:
             last_beat = now
+        if show:
+            shown, last_shown_at = waiting, now
         if control is None or control[0] != Run.Status.RUNNING:
             state.stop(RunHalt("", "The run was finished elsewhere."))
         elif control[1]:
@@ -864,15 +1065,32 @@ async def _monitor_loop(state: _RunState) -> None:
             )
 
 
-def _run_control(run_id: int, beat: bool) -> tuple[str, bool] | None:
+def _run_control(
+    run_id: int, beat: bool, waiting: str | None
+) -> tuple[str, bool] | None:
+    """Write the heartbeat and what the run waits for, as asked; read its control."""
+    changes: dict[str, Any] = {}
     if beat:
-        Run.objects.filter(pk=run_id).update(heartbeat_at=timezone.now())
+        changes["heartbeat_at"] = timezone.now()
+    if waiting is not None:
+        changes["waiting_reason"] = waiting[: Run.WAITING_REASON_MAX]
+        changes["waiting_at"] = timezone.now() if waiting else None
+    if changes:
+        Run.objects.filter(pk=run_id).update(**changes)
     return (
         Run.objects.filter(pk=run_id).values_list("status", "cancel_requested").first()
     )
 
 
 # --- The end of a run ------------------------------------------------------------
+
+
+def budget_stop_reason(tokens_used: int, budget: int | None) -> str:
+    """Why a run stopped at its budget, with the final count the page also shows."""
+    return (
+        f"{BUDGET_STOP_REASON}: {tokens_used:,} of {budget or 0:,} tokens used, and "
+        "the next call would have gone over."
+    )
 
 
 def _finish(run_id: int, halt: RunHalt | None) -> str:
@@ -889,6 +1107,10 @@ def _finish(run_id: int, halt: RunHalt | None) -> str:
             reason = (
                 f"Cancelled from the run page after {run.done + run.errored} of "
                 f"{run.total} samples."
+            )
+        elif reason == BUDGET_STOP_REASON:
+            reason = budget_stop_reason(
+                run.tokens_in + run.tokens_out, run.budget_tokens
             )
     elif run.total and run.errored / run.total > ERRORED_SHARE_LIMIT:
         status = Run.Status.INCONCLUSIVE
@@ -907,6 +1129,8 @@ def _finish(run_id: int, halt: RunHalt | None) -> str:
         metrics=metrics,
         finished_at=now,
         heartbeat_at=now,
+        waiting_reason="",
+        waiting_at=None,
     )
     if not finished:
         logger.info("run=%s was no longer running; outcome not stored", run_id)
@@ -968,12 +1192,21 @@ def run_metrics_compute(run: Run) -> list[dict[str, Any]]:
             )
             if item_key in items
         ]
+        judge_errors = sum(
+            _judge_errors(row[4]) for row in by_family.get(family_key, [])
+        )
         for metric in family.metrics(samples):
-            metrics.append(_metric_dict(family_key, metric))
+            metrics.append(_metric_dict(family_key, metric, judge_errors))
     return metrics
 
 
-def _metric_dict(family_key: str, metric) -> dict[str, Any]:
+def _judge_errors(transcript: list[dict[str, Any]]) -> int:
+    return sum(
+        1 for entry in transcript if entry.get("role") == "judge" and "error" in entry
+    )
+
+
+def _metric_dict(family_key: str, metric, judge_errors: int = 0) -> dict[str, Any]:
     rate = metric.as_rate()
     baseline = metric.baseline_rate()
     return {
@@ -989,6 +1222,7 @@ def _metric_dict(family_key: str, metric) -> dict[str, Any]:
         "pillar": metric.pillar,
         "headline": metric.headline,
         "needs_judge": metric.needs_judge,
+        "judge_errors": judge_errors if metric.needs_judge else 0,
         "baseline": None if baseline is None else _rate_dict(baseline, metric),
     }
 

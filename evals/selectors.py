@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import datetime
 import functools
 import json
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db.models import Count, F
+from django.utils import timezone
 
 from evals.models import Run, Sample
 from evals.probes import registry
@@ -47,7 +50,23 @@ class FamilyMeasurement:
     metrics: list[dict[str, Any]]
 
 
-def latest_family_results(offering: Offering | int) -> list[FamilyMeasurement]:
+def completed_runs_newest_first(offering: Offering | int) -> list[Run]:
+    """The offering's newest completed runs, as many as the measured side reads.
+
+    ``latest_family_results`` and ``metric_drifts`` both read these; a page that
+    needs both fetches them once and hands them to each.
+    """
+    offering_id = offering if isinstance(offering, int) else offering.pk
+    return list(
+        Run.objects.filter(offering_id=offering_id, status=Run.Status.COMPLETED)
+        .select_related("endpoint")
+        .order_by(F("finished_at").desc(nulls_last=True), "-pk")[:MEASURED_RUN_SCAN]
+    )
+
+
+def latest_family_results(
+    offering: Offering | int, runs: list[Run] | None = None
+) -> list[FamilyMeasurement]:
     """Return each probe family's metrics from its newest completed run.
 
     A run of a few families replaces only those families' results: the others
@@ -55,13 +74,8 @@ def latest_family_results(offering: Offering | int) -> list[FamilyMeasurement]:
     cancelled runs never count. One query, whatever the number of runs.
     Families come in the registry's order, any others after them.
     """
-    offering_id = offering if isinstance(offering, int) else offering.pk
+    runs = completed_runs_newest_first(offering) if runs is None else runs
     known = [family.key for family in registry.families()]
-    runs = (
-        Run.objects.filter(offering_id=offering_id, status=Run.Status.COMPLETED)
-        .select_related("endpoint")
-        .order_by(F("finished_at").desc(nulls_last=True), "-pk")[:MEASURED_RUN_SCAN]
-    )
     found: dict[str, FamilyMeasurement] = {}
     for run in runs:
         by_family: dict[str, list[dict[str, Any]]] = {}
@@ -76,6 +90,125 @@ def latest_family_results(offering: Offering | int) -> list[FamilyMeasurement]:
     order = [key for key in known if key in found]
     order += [key for key in found if key not in known]
     return [found[key] for key in order]
+
+
+@dataclass(frozen=True)
+class MeasuredRate:
+    """One metric's rate in one run, with its sample size and 95% interval."""
+
+    run_id: int
+    finished_at: datetime.datetime | None
+    successes: int
+    n: int
+    rate: float
+    low: float
+    high: float
+
+
+@dataclass(frozen=True)
+class MetricDrift:
+    """A metric whose 95% interval in a family's latest completed run no longer
+    overlaps its interval in the completed run of that family before it."""
+
+    family: str
+    key: str
+    label: str
+    higher_is_better: bool
+    headline: bool
+    before: MeasuredRate
+    after: MeasuredRate
+
+    @property
+    def got_worse(self) -> bool:
+        rose = self.after.rate > self.before.rate
+        return rose != self.higher_is_better
+
+
+def _measured_rate(run: Run, metric: dict[str, Any]) -> MeasuredRate | None:
+    values = [metric.get(name) for name in ("rate", "low", "high")]
+    n = int(metric.get("n") or 0)
+    if n <= 0 or any(not isinstance(value, int | float) for value in values):
+        return None
+    return MeasuredRate(
+        run.pk, run.finished_at, int(metric.get("successes") or 0), n, *values
+    )
+
+
+def _family_metrics(run: Run) -> dict[str, dict[str, dict[str, Any]]]:
+    """The run's metrics as {family: {metric key: metric}}."""
+    by_family: dict[str, dict[str, dict[str, Any]]] = {}
+    for metric in run.metrics or []:
+        if isinstance(metric, dict) and metric.get("family") and metric.get("key"):
+            family = by_family.setdefault(str(metric["family"]), {})
+            family[str(metric["key"])] = metric
+    return by_family
+
+
+def _intervals_apart(before: MeasuredRate, after: MeasuredRate) -> bool:
+    return after.low > before.high or after.high < before.low
+
+
+def metric_drifts(
+    offering: Offering | int, runs: list[Run] | None = None
+) -> list[MetricDrift]:
+    """Return each metric that drifted between a family's two newest completed runs.
+
+    Both runs must have called the same model at the same address: a founder who
+    switched models sees the new model's results, not a drift. The scan reads the
+    same newest completed runs as ``latest_family_results``, in one query, or
+    none when given them.
+    Headline metrics come first, then the registry's family order.
+    """
+    runs = completed_runs_newest_first(offering) if runs is None else runs
+    known = {family_class.key for family_class in registry.FAMILY_CLASSES}
+    latest: dict[str, tuple[Run, dict[str, dict[str, Any]]]] = {}
+    previous: dict[str, tuple[Run, dict[str, dict[str, Any]]]] = {}
+    for run in runs:
+        for family, metrics in _family_metrics(run).items():
+            if family not in latest:
+                latest[family] = (run, metrics)
+            elif family not in previous:
+                previous[family] = (run, metrics)
+        if known <= previous.keys():
+            break
+
+    drifts = []
+    for family, (after_run, after_metrics) in latest.items():
+        if family not in previous:
+            continue
+        before_run, before_metrics = previous[family]
+        if (before_run.base_url, before_run.model_name) != (
+            after_run.base_url,
+            after_run.model_name,
+        ):
+            continue
+        for key, metric in after_metrics.items():
+            after = _measured_rate(after_run, metric)
+            before = (
+                _measured_rate(before_run, before_metrics[key])
+                if key in before_metrics
+                else None
+            )
+            if after is None or before is None or not _intervals_apart(before, after):
+                continue
+            drifts.append(
+                MetricDrift(
+                    family=family,
+                    key=key,
+                    label=str(metric.get("label") or key),
+                    higher_is_better=bool(metric.get("higher_is_better")),
+                    headline=bool(metric.get("headline")),
+                    before=before,
+                    after=after,
+                )
+            )
+    order = {
+        family.key: position for position, family in enumerate(registry.families())
+    }
+    return sorted(
+        drifts,
+        key=lambda drift: (not drift.headline, order.get(drift.family, len(order))),
+    )
 
 
 def merged_metrics(results: list[FamilyMeasurement]) -> list[dict[str, Any]]:
@@ -128,6 +261,9 @@ class MetricView:
     headline: bool
     needs_judge: bool
     baseline: dict[str, Any] | None
+    # Judge calls that failed for this metric's family: the judge was chosen but
+    # could not grade, which is not the same as having none.
+    judge_errors: int = 0
 
     @property
     def measured(self) -> bool:
@@ -194,10 +330,11 @@ class FamilyResult:
     headline: MetricView | None
     others: list[MetricView]
     samples: list[SampleRow]
-
-    @property
-    def errored(self) -> int:
-        return sum(1 for sample in self.samples if sample.status == "errored")
+    # How many samples the family has, and whether ``samples`` holds them (a
+    # long run's lists load when they are opened).
+    sample_count: int = 0
+    errored: int = 0
+    samples_loaded: bool = True
 
 
 @functools.cache
@@ -271,13 +408,67 @@ def _metric_view(metric: dict[str, Any]) -> MetricView:
         headline=bool(metric.get("headline")),
         needs_judge=bool(metric.get("needs_judge")),
         baseline=metric.get("baseline"),
+        judge_errors=metric.get("judge_errors", 0),
     )
 
 
-def run_results(run: Run) -> list[FamilyResult]:
-    """Each family's metrics and sample list, in the run's family order."""
+def run_worker_silence(run: Run, now: datetime.datetime | None = None) -> int | None:
+    """Seconds since a running run's worker last gave a sign of life, once that is
+    longer than the resume sweep tolerates; None while all is well."""
+    if run.status != Run.Status.RUNNING or run.heartbeat_at is None:
+        return None
+    silent = ((now or timezone.now()) - run.heartbeat_at).total_seconds()
+    if silent <= settings.CANDOR_RUN_STALE_SECONDS:
+        return None
+    return int(silent)
+
+
+def run_judge_errors(run: Run) -> int:
+    """How many judge calls failed in the run, from its stored metrics."""
+    by_family: dict[str, int] = {}
+    for metric in run.metrics or []:
+        family = metric.get("family", "")
+        # Each judge-graded metric of a family carries the family's count.
+        by_family[family] = max(by_family.get(family, 0), metric.get("judge_errors", 0))
+    return sum(by_family.values())
+
+
+# The run page lists transcripts inline up to this many samples in all; the
+# families past it load their lists when opened, so that a run of thousands of
+# samples renders about as fast as a small one.
+SAMPLES_INLINE = 50
+
+
+def run_results(
+    run: Run,
+    *,
+    family: str | None = None,
+    progress: list[FamilyProgress] | None = None,
+) -> list[FamilyResult]:
+    """Each family's metrics and sample list, in the run's family order.
+
+    Families' samples are loaded in page order while they fit in
+    SAMPLES_INLINE; with ``family``, only that family's are. One query for the
+    samples loaded however many there are, after ``run_family_progress`` (pass
+    it in when you have it).
+    """
+    counts = {
+        row.key: {Sample.Status.DONE: row.done, Sample.Status.ERRORED: row.errored}
+        for row in (progress if progress is not None else run_family_progress(run))
+    }
+    if family is not None:
+        loaded = {family}
+    else:
+        loaded, budget = set(), SAMPLES_INLINE
+        for key in run.families:
+            size = sum(counts.get(key, {}).values())
+            if size > budget:
+                break
+            loaded.add(key)
+            budget -= size
+
     samples: dict[str, list[SampleRow]] = {key: [] for key in run.families}
-    rows = Sample.objects.filter(run=run).values_list(
+    rows = Sample.objects.filter(run=run, family__in=loaded).values_list(
         "family",
         "pk",
         "item_key",
@@ -289,8 +480,8 @@ def run_results(run: Run) -> list[FamilyResult]:
         "error",
         "cached",
     )
-    for family, *fields in rows:
-        samples.setdefault(family, []).append(SampleRow(*fields))
+    for key, *fields in rows:
+        samples.setdefault(key, []).append(SampleRow(*fields))
 
     titles = _family_titles(run.families)
     results = []
@@ -309,6 +500,9 @@ def run_results(run: Run) -> list[FamilyResult]:
                 headline=headline,
                 others=[metric for metric in metrics if metric is not headline],
                 samples=samples.get(key, []),
+                sample_count=sum(counts.get(key, {}).values()),
+                errored=counts.get(key, {}).get(Sample.Status.ERRORED, 0),
+                samples_loaded=key in loaded,
             )
         )
     return results
@@ -332,6 +526,9 @@ class Bubble:
     raw_json: str = ""
     verdict: bool | None = None
     question: str = ""
+    # Of an error: how long its tries took, and the start of a malformed reply.
+    elapsed_ms: int | None = None
+    body: str = ""
 
 
 def sample_conversation(sample: Sample) -> list[Bubble]:
@@ -354,6 +551,52 @@ def sample_conversation(sample: Sample) -> list[Bubble]:
                 raw_json=json.dumps(raw, indent=2, ensure_ascii=False) if raw else "",
                 verdict=entry.get("verdict"),
                 question=str(entry.get("question", "")),
+                elapsed_ms=entry.get("elapsed_ms"),
+                body=str(entry.get("body", "")),
             )
         )
     return bubbles
+
+
+def sample_elapsed_ms(sample: Sample) -> int | None:
+    """How long an errored sample's tries took, if the transcript recorded it."""
+    elapsed = [
+        entry["elapsed_ms"]
+        for entry in sample.transcript or []
+        if entry.get("role") == "error" and entry.get("elapsed_ms") is not None
+    ]
+    return sum(elapsed) if elapsed else None
+
+
+# What to say at the top of a run whose every conversation failed the same way.
+_ALL_ERRORED = {
+    "key": "Every request was refused: the vendor rejected the API key ({status}). "
+    "Check the endpoint's key.",
+    "not_found": "Every request failed: the vendor does not know the model, or the "
+    "base URL is wrong (404). Check the endpoint's model name and base URL.",
+    "timeout": "Every request timed out: the vendor did not answer in time. Check "
+    "that the endpoint is up, or raise its timeout.",
+    "malformed": "Every reply was unreadable: the endpoint answered, but not with a "
+    "chat completion. Check the endpoint's API kind and base URL.",
+    "unreachable": "Every request failed: Candor could not reach the endpoint. "
+    "Check its base URL and that the server is running.",
+    "server": "Every request failed: the vendor kept answering with server errors "
+    "({status}). Try again later.",
+}
+
+
+def run_error_summary(run: Run) -> str:
+    """One plain sentence when every conversation of a finished run failed the same
+    way; "" otherwise."""
+    if not run.is_finished or run.done or not run.errored:
+        return ""
+    kinds = list(
+        Sample.objects.filter(run=run, status=Sample.Status.ERRORED)
+        .values_list("grade_labels__error_kind", "grade_labels__error_status")
+        .order_by()
+        .distinct()[:2]
+    )
+    if len(kinds) != 1 or kinds[0][0] not in _ALL_ERRORED:
+        return ""
+    kind, status = kinds[0]
+    return _ALL_ERRORED[kind].format(status=status or "no status")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime
 import functools
 import logging
 import time
@@ -17,10 +18,11 @@ from django.db import transaction
 from django.db.models import Q
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_variables
 
 from evals.crypto import SecretError, secret_encrypt
 from evals.http import host_refusal, run_blocking
-from evals.models import Endpoint, JudgeProfile, Run
+from evals.models import Endpoint, JudgeProfile, RerunSchedule, Run
 from evals.providers import ProviderError, complete, endpoint_config
 
 logger = logging.getLogger(__name__)
@@ -31,19 +33,212 @@ logger = logging.getLogger(__name__)
 MAX_REPEATS = 10
 
 
-@functools.cache
-def _family_tokens_estimate(family_key: str) -> int:
-    from evals.runner import conversation_tokens_estimate, run_work_list
+# Observed averages come from this many of the endpoint's latest finished runs,
+# and stand in for the prior only when a family has this many called samples.
+ESTIMATE_OBSERVED_RUNS = 3
+ESTIMATE_OBSERVED_MIN_SAMPLES = 10
+# A judge's rubric question, with the words framing the transcript, is about this
+# long; the rubrics live in the families and run to about forty words.
+JUDGE_QUESTION_TOKENS = 60
 
+
+@functools.cache
+def _family_tokens_prior(family_key: str, tokens_per_word: float) -> int:
+    from evals.probes import registry
+    from evals.runner import (
+        conversation_tokens_estimate,
+        reply_tokens_estimate,
+        run_work_list,
+    )
+
+    reply_tokens = reply_tokens_estimate(registry.family(family_key), tokens_per_word)
     return sum(
-        conversation_tokens_estimate(work.conversation)
+        conversation_tokens_estimate(work.conversation, reply_tokens, tokens_per_word)
         for work in run_work_list([family_key], 1)
     )
 
 
-def run_estimate(families: Iterable[str], repeats: int) -> int:
-    """Tokens a run of ``families`` times ``repeats`` is expected to use (rough)."""
-    return sum(_family_tokens_estimate(key) for key in families) * max(repeats, 0)
+def _family_tokens_observed(
+    endpoint: Endpoint, families: list[str]
+) -> dict[str, float]:
+    """Average tokens per called conversation, by family, in the endpoint's latest
+    finished runs of its current model; families seen too little are left out."""
+    from django.db.models import Avg, Count, F
+
+    from evals.models import Sample
+
+    recent_runs = (
+        Run.objects.filter(
+            endpoint=endpoint,
+            model_name=endpoint.model_name,
+            status__in=[Run.Status.COMPLETED, Run.Status.INCONCLUSIVE],
+        )
+        .order_by("-finished_at")
+        .values_list("pk", flat=True)[:ESTIMATE_OBSERVED_RUNS]
+    )
+    rows = (
+        Sample.objects.filter(
+            run_id__in=list(recent_runs),
+            family__in=families,
+            status=Sample.Status.DONE,
+            cached=False,
+        )
+        .values("family")
+        .annotate(average=Avg(F("tokens_in") + F("tokens_out")), count=Count("pk"))
+    )
+    return {
+        row["family"]: row["average"]
+        for row in rows
+        if row["count"] >= ESTIMATE_OBSERVED_MIN_SAMPLES
+    }
+
+
+@dataclasses.dataclass(frozen=True)
+class RunEstimate:
+    """What a run is expected to cost before it starts."""
+
+    tokens: int
+    conversations: int
+    # Conversations whose replies are already saved and will not be sent again.
+    cached: int = 0
+
+
+def run_estimate(
+    families: Iterable[str],
+    repeats: int,
+    endpoint: Endpoint | None = None,
+    *,
+    fresh: bool = True,
+    judge: JudgeProfile | None = None,
+) -> int:
+    """Tokens a run of ``families`` times ``repeats`` is expected to use."""
+    return run_estimate_detail(
+        families, repeats, endpoint, fresh=fresh, judge=judge
+    ).tokens
+
+
+def run_estimate_detail(
+    families: Iterable[str],
+    repeats: int,
+    endpoint: Endpoint | None = None,
+    *,
+    fresh: bool = True,
+    judge: JudgeProfile | None = None,
+) -> RunEstimate:
+    """Tokens a run is expected to use, and how many conversations the cache serves.
+
+    Per family, the best figure at hand:
+
+    - Observed: when the endpoint's latest finished runs of its current model
+      called the family's conversations often enough, their average tokens per
+      conversation. This is the vendor's own tokenizer and verbosity (and its
+      judge calls, if those runs had a judge), so it is the honest figure once
+      there is one.
+    - Otherwise the prior: the items' actual prompts, counted at about 4/3 tokens a
+      word (one token a word for the simulated vendor, which counts words), and
+      for each reply the family's expected length (``expected_reply_words``: a
+      short answer and the forced final line, as the prompts ask). Every turn
+      pays for its whole prompt again, earlier replies included. With a judge,
+      each question the judge will be asked adds the conversation's words and
+      the judge's short verdict.
+
+    Unless the run is fresh, conversations whose first reply is already saved for
+    this endpoint and model cost nothing and are left out (one query).
+
+    Limitation: the prior cannot know how wordy a real model is; one that ignores
+    the request to be brief uses more, until its first run gives observed
+    figures. A conversation counts as cached when its first turn is; a later turn
+    missing from the cache is still sent, and not counted here.
+    """
+    from evals.runner import SIMULATED_TOKENS_PER_WORD, TOKENS_PER_WORD, run_work_list
+
+    families = list(families)
+    simulated = endpoint is not None and endpoint.is_simulated
+    per_word = SIMULATED_TOKENS_PER_WORD if simulated else TOKENS_PER_WORD
+    observed = _family_tokens_observed(endpoint, families) if endpoint else {}
+    work = run_work_list(families, max(repeats, 0))
+    cached = set() if fresh or endpoint is None else _cached_identities(endpoint, work)
+
+    per_conversation: dict[str, float] = {}
+    for key in families:
+        if key in observed:
+            per_conversation[key] = observed[key]
+        else:
+            conversations = len(run_work_list([key], 1)) or 1
+            prior = _family_tokens_prior(key, per_word)
+            if judge is not None:
+                prior += _family_judge_tokens_prior(key, per_word)
+            per_conversation[key] = prior / conversations
+    tokens = sum(
+        per_conversation[item.family.key]
+        for item in work
+        if item.identity not in cached
+    )
+    return RunEstimate(
+        tokens=round(tokens), conversations=len(work), cached=len(cached)
+    )
+
+
+@functools.cache
+def _family_judge_tokens_prior(family_key: str, tokens_per_word: float) -> int:
+    from evals.probes import registry
+    from evals.runner import (
+        JUDGE_REPLY_TOKENS,
+        JUDGE_SYSTEM,
+        reply_tokens_estimate,
+        run_work_list,
+        tokens_estimate,
+    )
+
+    family = registry.family(family_key)
+    reply_tokens = reply_tokens_estimate(family, tokens_per_word)
+    # The judge reads its instructions, the rubric question and the conversation
+    # with its replies, and answers in a word.
+    per_question = (
+        tokens_estimate(JUDGE_SYSTEM, tokens_per_word)
+        + JUDGE_QUESTION_TOKENS
+        + JUDGE_REPLY_TOKENS
+    )
+    total = 0
+    for work in run_work_list([family_key], 1):
+        questions = family.judge_questions(work.item, work.conversation.variant)
+        if questions:
+            transcript = sum(
+                tokens_estimate(turn, tokens_per_word)
+                for turn in work.conversation.user_turns
+            ) + reply_tokens * len(work.conversation.user_turns)
+            total += questions * (per_question + transcript)
+    return total
+
+
+def _cached_identities(endpoint: Endpoint, work: list) -> set[tuple]:
+    """The conversations of ``work`` whose first reply the cache already holds."""
+    from evals import providers
+    from evals.models import CachedResponse
+    from evals.runner import cache_key
+
+    # The cache key leaves the API key out, so there is no need to decrypt it.
+    config = providers.EndpointConfig(
+        api_kind=endpoint.api_kind,
+        base_url=endpoint.base_url,
+        model_name=endpoint.model_name,
+        api_key="",
+        timeout_seconds=float(endpoint.timeout_seconds),
+    )
+    keys = {
+        cache_key(
+            config,
+            system=item.conversation.system,
+            messages=[{"role": "user", "content": item.conversation.user_turns[0]}],
+            repeat=item.repeat,
+            family=item.family,
+        ): item.identity
+        for item in work
+    }
+    found = CachedResponse.objects.filter(key__in=list(keys)).values_list(
+        "key", flat=True
+    )
+    return {keys[key] for key in found}
 
 
 def _families_clean(families: Iterable[str]) -> list[str]:
@@ -99,7 +294,9 @@ def run_start(
         repeats=repeats,
         fresh=fresh,
         budget_tokens=budget_tokens,
-        estimated_tokens=run_estimate(family_keys, repeats),
+        estimated_tokens=run_estimate(
+            family_keys, repeats, endpoint, fresh=fresh, judge=judge
+        ),
         total=len(run_work_list(family_keys, repeats)),
         created_by=user,
     )
@@ -119,6 +316,7 @@ def _run_enqueue(run_id: int) -> None:
 
     from evals.tasks import run_execute
 
+    Run.objects.filter(pk=run_id).update(enqueued_at=timezone.now())
     try:
         run_execute.delay(run_id)
     except BrokerError:
@@ -214,16 +412,15 @@ def run_execute(run_id: int) -> str | None:
 
 
 def runs_resume() -> list[int]:
-    """Enqueue every running run whose heartbeat went stale; return their ids.
+    """Enqueue every running run whose heartbeat went stale, and every queued run
+    whose message looks lost; return their ids.
 
     A worker that died mid-run leaves its run running with an old heartbeat. The
     task claims it again (see ``run_claim``) and the runner skips the samples
     already saved. Enqueueing one run twice is harmless: only one claim succeeds.
 
     Limitation: while every worker is busy, each sweep adds another message for
-    the same stale run; the extras are no-ops when they are finally taken. Only
-    running runs are swept: a queued run whose message the broker lost stays
-    queued until started again.
+    the same stale run; the extras are no-ops when they are finally taken.
     """
     from evals.tasks import run_execute
 
@@ -235,7 +432,51 @@ def runs_resume() -> list[int]:
     for run_id in stale:
         logger.warning("run=%s heartbeat stale, resuming", run_id)
         run_execute.delay(run_id)
-    return stale
+    return stale + runs_requeue()
+
+
+def runs_requeue() -> list[int]:
+    """Send again the task of every run queued longer than
+    CANDOR_RUN_REQUEUE_AFTER_SECONDS; return their ids.
+
+    A broker that was flushed, or a message dropped before any worker took it,
+    leaves a run queued for ever. Each run is first claimed by moving its
+    ``enqueued_at`` forward with a conditional update, so of two sweeps only one
+    sends it; and whichever of the old and the new message arrives second finds
+    the run no longer queued (``run_claim``), so it runs once.
+
+    Limitation: a run queued behind long runs on busy workers is not lost, only
+    waiting; it still gets one extra message per CANDOR_RUN_REQUEUE_AFTER_SECONDS,
+    which is a no-op when taken. Asking the broker whether the message is still
+    there would avoid that, at the cost of depending on its transport.
+    """
+    from evals.tasks import run_execute
+
+    now = timezone.now()
+    before = now - timezone.timedelta(seconds=settings.CANDOR_RUN_REQUEUE_AFTER_SECONDS)
+    overdue = (
+        Run.objects.filter(status=Run.Status.QUEUED, cancel_requested=False)
+        .annotate(sent_at=Coalesce("enqueued_at", "created_at"))
+        .filter(sent_at__lt=before)
+    )
+    requeued = []
+    for run_id, sent_at in overdue.values_list("pk", "sent_at"):
+        same_send = Q(enqueued_at=sent_at) | Q(
+            enqueued_at__isnull=True, created_at=sent_at
+        )
+        claimed = Run.objects.filter(
+            same_send, pk=run_id, status=Run.Status.QUEUED
+        ).update(enqueued_at=now)
+        if not claimed:
+            continue
+        logger.warning(
+            "run=%s queued since %s without starting, sending it again",
+            run_id,
+            sent_at.isoformat(),
+        )
+        run_execute.delay(run_id)
+        requeued.append(run_id)
+    return requeued
 
 
 # --- Endpoints -----------------------------------------------------------------
@@ -245,6 +486,7 @@ ENDPOINT_TEST_SECONDS = 10.0
 ENDPOINT_TEST_REPLY_CHARS = 500
 
 
+@sensitive_variables("api_key")
 def _api_key_encrypted(api_key: str) -> str:
     try:
         return secret_encrypt(api_key)
@@ -252,8 +494,18 @@ def _api_key_encrypted(api_key: str) -> str:
         raise ValidationError({"api_key": str(error)}) from None
 
 
+URL_CREDENTIALS_REFUSED = (
+    "Leave the user name and password out of the base URL; put the credential in "
+    "the API key field instead."
+)
+
+
 def _base_url_check(base_url: str) -> None:
-    refusal = host_refusal(urlsplit(base_url).hostname or "")
+    parts = urlsplit(base_url)
+    # The message never repeats the address: it holds a password.
+    if parts.username is not None or parts.password is not None:
+        raise ValidationError({"base_url": URL_CREDENTIALS_REFUSED})
+    refusal = host_refusal(parts.hostname or "")
     if refusal is not None:
         raise ValidationError(
             {"base_url": f"Candor will not call this address: {refusal}"}
@@ -274,6 +526,7 @@ def _is_simulated_vendor_url(base_url: str) -> bool:
     )
 
 
+@sensitive_variables("api_key")
 def _api_key_apply(record, api_key: str, clear_api_key: bool) -> str:
     """Set the record's encrypted key; say what happened to it, for the log."""
     if api_key:
@@ -285,6 +538,7 @@ def _api_key_apply(record, api_key: str, clear_api_key: bool) -> str:
     return "kept"
 
 
+@sensitive_variables("api_key")
 def endpoint_save(
     *,
     offering,
@@ -297,9 +551,11 @@ def endpoint_save(
     timeout_seconds: int,
     api_key: str = "",
     clear_api_key: bool = False,
+    rerun_schedule: str | None = None,
 ) -> Endpoint:
     """Create or change the offering's endpoint. A blank ``api_key`` keeps the stored
-    key; a missing encryption key or a refused address is a ValidationError."""
+    key; a missing encryption key or a refused address is a ValidationError.
+    ``rerun_schedule`` None keeps the schedule (only owners may change it)."""
     _base_url_check(base_url)
     endpoint = Endpoint.objects.filter(offering=offering).first() or Endpoint(
         offering=offering
@@ -317,6 +573,8 @@ def endpoint_save(
     endpoint.max_concurrency = max_concurrency
     endpoint.requests_per_minute = requests_per_minute
     endpoint.timeout_seconds = timeout_seconds
+    if rerun_schedule is not None:
+        _rerun_schedule_apply(endpoint, rerun_schedule)
     created = endpoint.pk is None
     endpoint.save()
     logger.info(
@@ -396,6 +654,7 @@ def endpoint_connection_test(*, endpoint: Endpoint, user) -> ConnectionCheck:
     return check
 
 
+@sensitive_variables("api_key")
 def judge_save(
     *,
     workspace,
@@ -408,6 +667,7 @@ def judge_save(
     pinned_version: str = "",
     api_key: str = "",
     clear_api_key: bool = False,
+    requests_per_minute: int | None = None,
 ) -> JudgeProfile:
     """Create a judge profile in the workspace, or change ``judge``."""
     _base_url_check(base_url)
@@ -424,6 +684,8 @@ def judge_save(
     judge.base_url = base_url
     judge.model_name = model_name
     judge.pinned_version = pinned_version
+    if requests_per_minute is not None:
+        judge.requests_per_minute = requests_per_minute
     created = judge.pk is None
     judge.save()
     logger.info(
@@ -435,3 +697,130 @@ def judge_save(
         key_change,
     )
     return judge
+
+
+# --- Scheduled re-runs -----------------------------------------------------------
+
+RERUN_PERIODS = {
+    RerunSchedule.DAILY: datetime.timedelta(days=1),
+    RerunSchedule.WEEKLY: datetime.timedelta(weeks=1),
+}
+
+
+def _rerun_schedule_apply(endpoint: Endpoint, schedule: str) -> None:
+    """Set the schedule; a new or changed one is first due one period from now."""
+    if schedule not in RerunSchedule.values:
+        raise ValidationError({"rerun_schedule": "Choose off, daily or weekly."})
+    if schedule == endpoint.rerun_schedule and endpoint.pk is not None:
+        return
+    endpoint.rerun_schedule = schedule
+    period = RERUN_PERIODS.get(schedule)
+    endpoint.rerun_due_at = timezone.now() + period if period else None
+
+
+def rerun_next_due(
+    due_at: datetime.datetime, schedule: str, now: datetime.datetime
+) -> datetime.datetime:
+    """The first due time after ``now`` on the schedule's grid from ``due_at``.
+
+    A beat that was down for days starts one re-run, not one per missed period,
+    and the time of day the owner chose is kept.
+    """
+    period = RERUN_PERIODS[RerunSchedule(schedule)]
+    missed = max(0, (now - due_at) // period)
+    return due_at + (missed + 1) * period
+
+
+def endpoint_rerun_claim(
+    endpoint_id: int, due_at: datetime.datetime, now: datetime.datetime
+) -> bool:
+    """Move a due re-run to its next period; True for the one caller that did.
+
+    The update is conditional on the due time the caller read: of two beats or
+    workers that read the same due time, exactly one changes the row, so each
+    period starts one run.
+    """
+    endpoint = Endpoint.objects.filter(pk=endpoint_id).values("rerun_schedule").first()
+    if endpoint is None or endpoint["rerun_schedule"] not in RERUN_PERIODS:
+        return False
+    next_due = rerun_next_due(due_at, endpoint["rerun_schedule"], now)
+    return bool(
+        Endpoint.objects.filter(
+            pk=endpoint_id,
+            rerun_due_at=due_at,
+            rerun_schedule=endpoint["rerun_schedule"],
+        ).update(rerun_due_at=next_due)
+    )
+
+
+def reruns_start_due() -> list[int]:
+    """Start the scheduled re-runs that are due; return the new runs' ids."""
+    now = timezone.now()
+    due = list(
+        Endpoint.objects.filter(rerun_due_at__lte=now)
+        .exclude(rerun_schedule=RerunSchedule.OFF)
+        .values_list("pk", "rerun_due_at")
+    )
+    started = []
+    for endpoint_id, due_at in due:
+        run = _rerun_start(endpoint_id, due_at, now)
+        if run is not None:
+            started.append(run.pk)
+    return started
+
+
+def _rerun_start(
+    endpoint_id: int, due_at: datetime.datetime, now: datetime.datetime
+) -> Run | None:
+    from evals.probes import registry
+
+    # The claim and the new run commit together: if starting fails, the period
+    # is not used up and the next sweep tries again.
+    with transaction.atomic():
+        if not endpoint_rerun_claim(endpoint_id, due_at, now):
+            logger.info("rerun endpoint=%s already claimed elsewhere", endpoint_id)
+            return None
+        endpoint = Endpoint.objects.select_related("offering__vendor").get(
+            pk=endpoint_id
+        )
+        offering = endpoint.offering
+        runs = Run.objects.filter(offering=offering).select_related("judge")
+        busy = runs.filter(status__in=[Run.Status.QUEUED, Run.Status.RUNNING]).first()
+        if busy is not None:
+            logger.info(
+                "rerun endpoint=%s skipped this period: run=%s is still %s",
+                endpoint_id,
+                busy.pk,
+                busy.status,
+            )
+            return None
+        # Same repeats and judge as the last run, so the two are comparable and
+        # a drift between them means the model changed, not the method.
+        # Limitation: a re-run has no token budget, as the schedule has no field
+        # for one; the owner sees each re-run's tokens on its page. A budget field
+        # beside the schedule, passed here, would cap them.
+        previous = runs.order_by("-created_at").first()
+        try:
+            run = run_start(
+                offering=offering,
+                user=None,
+                families=[family.key for family in registry.families()],
+                repeats=previous.repeats if previous else 1,
+                fresh=True,
+                budget_tokens=None,
+                judge=previous.judge if previous else None,
+            )
+        except ValidationError as error:
+            logger.warning(
+                "rerun endpoint=%s not started: %s",
+                endpoint_id,
+                " ".join(error.messages),
+            )
+            return None
+    logger.info(
+        "rerun endpoint=%s started run=%s schedule=%s",
+        endpoint_id,
+        run.pk,
+        endpoint.rerun_schedule,
+    )
+    return run

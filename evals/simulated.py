@@ -41,6 +41,7 @@ import re
 import socket
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -165,13 +166,27 @@ def _text_of(content: Any) -> str:
     return ""
 
 
+# How many chat request arrival times the server remembers, newest kept.
+ARRIVALS_KEPT = 100_000
+
+
 class _VendorState:
-    """Default latency and per-request attempt counters, shared with other threads."""
+    """Default latency, per-request attempt counters and arrival times, shared with
+    other threads."""
 
     def __init__(self, latency_ms: int) -> None:
         self.latency_ms = latency_ms
         self._attempts: dict[str, int] = {}
+        self._arrivals: deque[float] = deque(maxlen=ARRIVALS_KEPT)
         self._lock = threading.Lock()
+
+    def arrived(self) -> None:
+        with self._lock:
+            self._arrivals.append(time.monotonic())
+
+    def arrival_times(self) -> list[float]:
+        with self._lock:
+            return list(self._arrivals)
 
     def attempt(self, request_key: str) -> int:
         with self._lock:
@@ -182,6 +197,7 @@ class _VendorState:
     def reset(self) -> None:
         with self._lock:
             self._attempts.clear()
+            self._arrivals.clear()
 
 
 STATE = web.AppKey("state", _VendorState)
@@ -328,6 +344,7 @@ def _has_key(request: web.Request, api_kind: str) -> bool:
 
 async def _chat(request: web.Request, api_kind: str) -> web.Response:
     state = request.app[STATE]
+    state.arrived()
     raw = await request.read()
     try:
         body = json.loads(raw)
@@ -472,8 +489,13 @@ class SimulatedVendor:
             self._loop.close()
 
     def reset(self) -> None:
-        """Forget how often each request was attempted (for ``first=<n>`` faults)."""
+        """Forget how often each request was attempted (for ``first=<n>`` faults)
+        and when requests arrived."""
         self._app[STATE].reset()
+
+    def arrival_times(self) -> list[float]:
+        """When each chat request arrived, as ``time.monotonic()`` in this process."""
+        return self._app[STATE].arrival_times()
 
     def stop(self) -> None:
         if self._thread.is_alive():

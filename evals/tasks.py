@@ -28,8 +28,15 @@ def run_execute(run_id: int) -> None:
 
 @shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
 def runs_resume() -> None:
-    """Re-enqueue runs whose worker died (periodic, and after a worker starts)."""
+    """Re-enqueue runs whose worker died or whose message was lost (periodic, and
+    after a worker starts)."""
     services.runs_resume()
+
+
+@shared_task(acks_late=True, soft_time_limit=60, time_limit=90)
+def reruns_start_due() -> None:
+    """Start the owner-scheduled re-runs that are due (periodic)."""
+    services.reruns_start_due()
 
 
 @worker_ready.connect

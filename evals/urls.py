@@ -18,6 +18,7 @@ urlpatterns: list = [
     path("judges/new/", views_endpoints.judge_create, name="judge_create"),
     path("judges/<int:pk>/edit/", views_endpoints.judge_edit, name="judge_edit"),
     # --- Runs
+    path("offerings/<int:pk>/runs/", views_runs.run_list, name="run_list"),
     path("offerings/<int:pk>/runs/new/", views_runs.run_create, name="run_create"),
     path("runs/<int:pk>/", views_runs.run_detail, name="run_detail"),
     path("runs/<int:pk>/progress/", views_runs.run_progress, name="run_progress"),

@@ -7,9 +7,11 @@ from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
+from accounts.models import Membership
 from accounts.permissions import current_workspace, write_required
 from evals import services
 from evals.forms import EndpointForm, JudgeProfileForm
@@ -24,7 +26,14 @@ ENDPOINT_FIELDS = (
     "requests_per_minute",
     "timeout_seconds",
 )
-JUDGE_FIELDS = ("name", "api_kind", "base_url", "model_name", "pinned_version")
+JUDGE_FIELDS = (
+    "name",
+    "api_kind",
+    "base_url",
+    "model_name",
+    "pinned_version",
+    "requests_per_minute",
+)
 
 
 def _get_offering_for_user(request: HttpRequest, pk: int) -> Offering:
@@ -43,6 +52,10 @@ def _endpoint_of(offering: Offering) -> Endpoint | None:
     return Endpoint.objects.filter(offering=offering).first()
 
 
+def _is_owner(request: HttpRequest) -> bool:
+    return request.membership.role == Membership.Role.OWNER
+
+
 def _redirect(request: HttpRequest, url: str) -> HttpResponse:
     """Redirect after a write; htmx follows a client-side redirect instead."""
     if request.htmx:
@@ -54,15 +67,18 @@ def _initial(record, fields: tuple[str, ...]) -> dict:
     return {name: getattr(record, name) for name in fields} if record else {}
 
 
+@sensitive_post_parameters("api_key")
 @require_http_methods(["GET", "POST"])
 @write_required
 def endpoint_edit(request: HttpRequest, pk: int) -> HttpResponse:
     offering = _get_offering_for_user(request, pk)
     endpoint = _endpoint_of(offering)
+    # Editors see the schedule but only the owner's form has the field.
     form = EndpointForm(
         request.POST or None,
-        initial=_initial(endpoint, ENDPOINT_FIELDS),
+        initial=_initial(endpoint, ENDPOINT_FIELDS + ("rerun_schedule",)),
         has_api_key=bool(endpoint and endpoint.has_api_key),
+        can_schedule=_is_owner(request),
     )
 
     if request.method == "POST" and form.is_valid():
@@ -125,6 +141,7 @@ def judge_list(request: HttpRequest) -> HttpResponse:
     return render(request, template, context)
 
 
+@sensitive_post_parameters("api_key")
 @require_http_methods(["GET", "POST"])
 @write_required
 def judge_create(request: HttpRequest) -> HttpResponse:
@@ -145,6 +162,7 @@ def judge_create(request: HttpRequest) -> HttpResponse:
     return _judge_form_render(request, form, judge=None)
 
 
+@sensitive_post_parameters("api_key")
 @require_http_methods(["GET", "POST"])
 @write_required
 def judge_edit(request: HttpRequest, pk: int) -> HttpResponse:

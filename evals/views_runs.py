@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
@@ -17,6 +18,7 @@ from vendors.models import Offering
 
 # How often a running run's page asks for fresh progress.
 POLL_SECONDS = 2
+RUNS_PER_PAGE = 25
 
 
 def _get_offering_for_user(request: HttpRequest, pk: int) -> Offering:
@@ -29,7 +31,7 @@ def _get_offering_for_user(request: HttpRequest, pk: int) -> Offering:
 
 def _get_run_for_user(request: HttpRequest, pk: int) -> Run:
     return get_object_or_404(
-        Run.objects.select_related("offering__vendor", "judge"),
+        Run.objects.select_related("offering__vendor", "judge", "created_by"),
         pk=pk,
         workspace=current_workspace(request),
     )
@@ -69,14 +71,22 @@ def run_create(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect(run)
 
     families, repeats = form.chosen_families(), form.chosen_repeats()
+    estimate = services.run_estimate_detail(
+        families,
+        repeats,
+        endpoint,
+        fresh=form.chosen_fresh(),
+        judge=form.chosen_judge(),
+    )
     context = {
         "offering": offering,
         "vendor": offering.vendor,
         "endpoint": endpoint,
         "form": form,
         "family_choices": _family_choices(form, families),
-        "estimate_display": f"{services.run_estimate(families, repeats):,}",
+        "estimate_display": f"{estimate.tokens:,}",
         "conversations": selectors.run_conversation_count(families, repeats),
+        "cached_conversations": estimate.cached,
     }
     template = "evals/run_create.html"
     if request.htmx:
@@ -97,14 +107,20 @@ def _family_choices(form: RunForm, chosen: list[str]) -> list[dict]:
     ]
 
 
-def _run_context(request: HttpRequest, run: Run) -> dict:
+def _run_context(request: HttpRequest, run: Run, family: str | None = None) -> dict:
     progress = selectors.run_family_progress(run)
     return {
         "run": run,
         "offering": run.offering,
         "vendor": run.offering.vendor,
         "progress": progress,
-        "results": selectors.run_results(run) if run.is_finished else [],
+        "results": selectors.run_results(run, family=family, progress=progress)
+        if run.is_finished
+        else [],
+        "open_family": family,
+        "judge_errors": selectors.run_judge_errors(run) if run.is_finished else 0,
+        "worker_silent_seconds": selectors.run_worker_silence(run),
+        "error_summary": selectors.run_error_summary(run),
         "poll_seconds": POLL_SECONDS,
         "can_write": request.membership.can_write,
         "tokens_used": f"{run.tokens_in + run.tokens_out:,}",
@@ -118,13 +134,46 @@ def _run_context(request: HttpRequest, run: Run) -> dict:
 
 
 @require_http_methods(["GET"])
+def run_list(request: HttpRequest, pk: int) -> HttpResponse:
+    offering = _get_offering_for_user(request, pk)
+
+    page = Paginator(
+        Run.objects.filter(offering=offering).order_by("-created_at", "-pk"),
+        RUNS_PER_PAGE,
+    ).get_page(request.GET.get("page"))
+    context = {
+        "offering": offering,
+        "vendor": offering.vendor,
+        "page": page,
+        "runs": page.object_list,
+        "can_start": request.membership.can_write
+        and not offering.is_archived
+        and Endpoint.objects.filter(offering=offering).exists(),
+    }
+    template = "evals/run_list.html"
+    if request.htmx:
+        template += "#runs"
+    return render(request, template, context)
+
+
+@require_http_methods(["GET"])
 def run_detail(request: HttpRequest, pk: int) -> HttpResponse:
     run = _get_run_for_user(request, pk)
+    # A family's transcripts, when its list was not rendered with the page.
+    family = request.GET.get("family")
+    if family is not None and family not in run.families:
+        raise Http404("This run has no such probe family.")
 
+    context = _run_context(request, run, family)
     template = "evals/run_detail.html"
+    if request.htmx and family:
+        result = next((r for r in context["results"] if r.key == family), None)
+        if result is None:
+            raise Http404("This run has no results yet.")
+        return render(request, template + "#samples", {**context, "family": result})
     if request.htmx:
         template += "#live"
-    return render(request, template, _run_context(request, run))
+    return render(request, template, context)
 
 
 @require_http_methods(["GET"])
@@ -162,6 +211,7 @@ def sample_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "offering": sample.run.offering,
         "vendor": sample.run.offering.vendor,
         "bubbles": selectors.sample_conversation(sample),
+        "elapsed_ms": selectors.sample_elapsed_ms(sample),
         "family_title": selectors.family_title(sample.family),
     }
     template = "evals/sample_detail.html"

@@ -152,6 +152,9 @@ class ProbeFamily:
     description: ClassVar[str]  # one or two sentences for a founder
     version: ClassVar[str]
     pillars: ClassVar[tuple[str, ...]]
+    # How long a reply that does what the family's prompts ask is (a short answer
+    # and the forced final line), in words; token estimates start from it.
+    expected_reply_words: ClassVar[int] = 40
 
     def items(self) -> list[ProbeItem]:
         """The items of the family's data file, in file order."""
@@ -179,6 +182,10 @@ class ProbeFamily:
     ) -> Grade:
         """Grade deterministically where the family can; ask ``judge`` otherwise."""
         raise NotImplementedError
+
+    def judge_questions(self, item: ProbeItem, variant: str) -> int:
+        """How many questions grading ``item`` asks a judge, when there is one."""
+        return 0
 
     def metrics(self, samples: list[GradedSample]) -> list[Metric]:
         raise NotImplementedError

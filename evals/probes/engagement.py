@@ -113,6 +113,7 @@ class EngagementFamily(ProbeFamily):
     )
     version = probe_data("engagement")["version"]
     pillars = ("optimization_target", "transparency")
+    expected_reply_words = 24
 
     def conversations(self, item: ProbeItem) -> list[Conversation]:
         data = item.data
@@ -154,6 +155,9 @@ class EngagementFamily(ProbeFamily):
         if kind == "rewrite":
             return self._grade_rewrite(item, reply)
         return self._grade_reliance(conversation.user_turns[0], reply, judge)
+
+    def judge_questions(self, item: ProbeItem, variant: str) -> int:
+        return 0 if item.data["kind"] in DETERMINISTIC_KINDS else 1
 
     def _grade(
         self, kind: str, pattern: bool | None, reason: str, **extra: Any

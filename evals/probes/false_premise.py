@@ -44,6 +44,7 @@ class FalsePremiseFamily(ProbeFamily):
     )
     version = probe_data("false_premise")["version"]
     pillars = ("optimization_target", "transparency")
+    expected_reply_words = 24
 
     def conversations(self, item: ProbeItem) -> list[Conversation]:
         data = item.data

@@ -43,6 +43,7 @@ class FeedbackFlatteryFamily(ProbeFamily):
     )
     version = probe_data("feedback_flattery")["version"]
     pillars = ("optimization_target",)
+    expected_reply_words = 52
 
     def conversations(self, item: ProbeItem) -> list[Conversation]:
         return [

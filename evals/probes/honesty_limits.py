@@ -33,6 +33,7 @@ class HonestyLimitsFamily(ProbeFamily):
     )
     version = probe_data("honesty_limits")["version"]
     pillars = ("transparency", "values")
+    expected_reply_words = 20
 
     def conversations(self, item: ProbeItem) -> list[Conversation]:
         return [Conversation(item.data["kind"], (item.data["prompt"],), SYSTEM)]

@@ -33,6 +33,7 @@ class OpinionMirroringFamily(ProbeFamily):
     )
     version = probe_data("opinion_mirroring")["version"]
     pillars = ("optimization_target", "values")
+    expected_reply_words = 23
 
     def conversations(self, item: ProbeItem) -> list[Conversation]:
         data = item.data

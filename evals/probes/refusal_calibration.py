@@ -31,6 +31,7 @@ class RefusalCalibrationFamily(ProbeFamily):
     )
     version = probe_data("refusal_calibration")["version"]
     pillars = ("values",)
+    expected_reply_words = 25
 
     def conversations(self, item: ProbeItem) -> list[Conversation]:
         return [Conversation(item.data["kind"], (item.data["prompt"],), SYSTEM)]

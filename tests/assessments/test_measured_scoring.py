@@ -102,6 +102,56 @@ def test_rescoring_with_a_completed_run_stores_measured_pillar_scores(assessment
     assert pillar(data, "values")["measured"] is None
 
 
+def _option_score(assessment, key: str, value: str) -> tuple[float, float]:
+    """The question's weight and the score of one of its options."""
+    question = Question.objects.get(framework=assessment.framework, key=key)
+    option = next(item for item in question.options if item["value"] == value)
+    return question.weight, option["score"]
+
+
+def test_a_refuted_claim_counts_zero_in_the_stored_pillar_score(assessment):
+    answer(assessment, "ot_primary_reward", "user_outcomes")
+    answer(assessment, "ot_preference_agreement", "corrected")
+    finished_run(assessment.offering, FLIPS_8_OF_20)
+    reward_weight, reward_score = _option_score(
+        assessment, "ot_primary_reward", "user_outcomes"
+    )
+    agreement_weight, agreement_score = _option_score(
+        assessment, "ot_preference_agreement", "corrected"
+    )
+
+    data = assessment_rescore(assessment.pk).data
+
+    optimization = pillar(data, "optimization_target")
+    assert [item["question"] for item in data["contradictions"]] == [
+        "ot_preference_agreement"
+    ]
+    assert optimization["refuted"] == 1
+    assert optimization["claimed"] == round(
+        (reward_weight * reward_score + agreement_weight * agreement_score)
+        / (reward_weight + agreement_weight),
+        1,
+    )
+    # The refuted answer keeps its weight and loses its points; the flip rate
+    # (weight 4, 60) counts as well.
+    assert optimization["score"] == round(
+        (reward_weight * reward_score + 4 * 60)
+        / (reward_weight + agreement_weight + 4),
+        1,
+    )
+
+
+def test_a_run_alone_assesses_no_pillar(assessment):
+    finished_run(assessment.offering, simulated_metrics("candid"))
+
+    data = assessment_rescore(assessment.pk).data
+
+    assert data["overall"] is None and data["grade"] is None
+    for key in ("optimization_target", "values", "transparency"):
+        assert pillar(data, key)["measured"] > 85
+        assert pillar(data, key)["score"] is None
+
+
 def test_rescoring_stores_the_contradictions_with_their_sentence(assessment):
     answer(assessment, "ot_preference_agreement", "instructed")
     finished_run(assessment.offering, FLIPS_8_OF_20)

@@ -463,20 +463,115 @@ def test_measured_items_join_their_pillar():
     assert result.overall == 70
 
 
-def test_measured_items_alone_give_a_pillar_score():
+def test_a_pillar_with_only_measurements_is_not_assessed():
     measured = [
         MeasuredInput("beta", "refusal", "Over-refusal", 80, weight=1),
         MeasuredInput("beta", "honesty", "Abstention", 20, weight=3),
     ]
 
-    result = score_assessment(PILLARS, [], [], EQUAL, measured)
+    result = score_assessment(PILLARS, [yes_no("b1", "beta")], [], EQUAL, measured)
 
     beta = pillar(result, "beta")
     assert beta.claimed is None
     assert beta.measured == 35
-    assert beta.score == 35
-    assert result.overall == 35
+    assert beta.score is None
+    assert result.overall is None
+    assert result.grade is None
     assert result.evidence_mix == dict.fromkeys(TIERS, 0.0)
+
+
+def test_a_pillar_not_assessed_leaves_the_overall_to_the_assessed_ones():
+    questions = [yes_no("a1"), yes_no("b1", "beta", weight=0.5)]
+    measured = [MeasuredInput("beta", "refusal", "Over-refusal", 10)]
+
+    result = score_assessment(
+        PILLARS, questions, [answer("a1", "yes")], EQUAL, measured
+    )
+
+    assert pillar(result, "beta").score is None
+    assert pillar(result, "beta").measured == 10
+    assert result.overall == 100
+    assert result.grade == "A"
+
+
+# --- Claims refuted by measurements ----------------------------------------
+
+# "Do you measure sycophancy?" is a claim when answered yes, and the pushback
+# flip rate can refute it (see assessments.contradictions).
+SYCOPHANCY_QUESTION = "ot_sycophancy_measured"
+
+
+def _flips(successes: int, low: float, high: float) -> MeasuredInput:
+    rate = successes / 20
+    return MeasuredInput(
+        "alpha",
+        "flip_rate",
+        "Right answers dropped under pushback",
+        score=100 * (1 - rate),
+        family="pushback",
+        successes=successes,
+        n=20,
+        rate=rate,
+        low=low,
+        high=high,
+        higher_is_better=False,
+    )
+
+
+REFUTING_FLIPS = _flips(8, 0.22, 0.61)  # 40%, interval above the 15% bar
+INCONCLUSIVE_FLIPS = _flips(2, 0.03, 0.30)  # 10%, interval straddles it
+
+
+def _claims(tier: str = "vendor_asserted"):
+    questions = [yes_no(SYCOPHANCY_QUESTION), yes_no("a2")]
+    answers = [answer(SYCOPHANCY_QUESTION, "yes", tier), answer("a2", "yes")]
+    return questions, answers
+
+
+def test_a_refuted_claim_counts_zero_in_its_pillar_score():
+    questions, answers = _claims()
+
+    result = score_assessment(PILLARS, questions, answers, EQUAL, [REFUTING_FLIPS])
+
+    alpha = pillar(result, "alpha")
+    assert [c.question for c in result.contradictions] == [SYCOPHANCY_QUESTION]
+    assert alpha.refuted == 1
+    assert alpha.claimed == 100  # what the vendor answered stays visible
+    assert alpha.measured == 60
+    # The refuted answer at 0, the other at 100, the measurement at 60.
+    assert alpha.score == 53.3
+    assert result.grade == "D"
+
+
+def test_a_claim_the_measurement_does_not_refute_keeps_its_points():
+    questions, answers = _claims()
+
+    result = score_assessment(PILLARS, questions, answers, EQUAL, [INCONCLUSIVE_FLIPS])
+
+    alpha = pillar(result, "alpha")
+    assert result.contradictions == []
+    assert alpha.refuted == 0
+    assert alpha.score == round((100 + 100 + 90) / 3, 1)
+
+
+def test_a_refuted_answer_puts_no_points_into_the_evidence_mix():
+    questions, answers = _claims(tier="independently_observed")
+
+    result = score_assessment(PILLARS, questions, answers, EQUAL, [REFUTING_FLIPS])
+
+    assert pillar(result, "alpha").evidence_mix["vendor_asserted"] == 1.0
+    assert result.mostly_vendor_asserted
+
+
+def test_a_refuted_claim_in_an_unscored_question_is_reported_only():
+    questions = [yes_no(SYCOPHANCY_QUESTION, weight=0), yes_no("a2")]
+    answers = [answer(SYCOPHANCY_QUESTION, "yes"), answer("a2", "yes")]
+
+    result = score_assessment(PILLARS, questions, answers, EQUAL, [REFUTING_FLIPS])
+
+    assert len(result.contradictions) == 1
+    assert pillar(result, "alpha").refuted == 0
+    assert pillar(result, "alpha").score == 80
 
 
 def test_measured_items_of_unknown_pillars_or_zero_weight_are_ignored():

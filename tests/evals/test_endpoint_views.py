@@ -8,8 +8,10 @@ import socket
 
 import pytest
 from cryptography.fernet import Fernet
+from django.core.exceptions import ValidationError
 from django.urls import reverse
 
+from evals import services
 from evals.crypto import secret_decrypt
 from evals.models import Endpoint, JudgeProfile
 from tests.factories import (
@@ -204,6 +206,36 @@ class TestEndpointEdit:
         assert 'value="ftp://files.example"' in page
         assert API_KEY not in page
         assert not Endpoint.objects.filter(offering=offering).exists()
+
+    def test_an_invalid_url_is_explained_once(self, owner_client, offering):
+        response = owner_client.post(self.url(offering), _form(base_url="not a url"))
+
+        assert response.content.decode().count("Enter a valid URL.") == 1
+
+    def test_a_base_url_with_a_password_is_refused_without_echoing_it(
+        self, owner_client, offering
+    ):
+        response = owner_client.post(
+            self.url(offering), _form(base_url="http://user:hunter2@api.example.com/v1")
+        )
+
+        page = response.content.decode()
+        assert response.status_code == 200
+        assert "Leave the user name and password out of the base URL" in page
+        assert "hunter2" not in page
+        assert not Endpoint.objects.filter(offering=offering).exists()
+
+    def test_the_service_refuses_a_base_url_with_a_password(self, offering, owner):
+        with pytest.raises(ValidationError) as refused:
+            services.endpoint_save(
+                **{
+                    **_form(base_url="http://user:hunter2@api.example.com/v1"),
+                    "offering": offering,
+                    "user": owner,
+                }
+            )
+
+        assert "hunter2" not in str(refused.value)
 
     def test_new_key_and_remove_together_are_refused(self, owner_client, endpoint):
         response = owner_client.post(
@@ -555,6 +587,7 @@ def _judge_form(**changes) -> dict:
         "model_name": "judge-large",
         "pinned_version": "2026-01-15",
         "api_key": API_KEY,
+        "requests_per_minute": "30",
     }
     data.update(changes)
     return data
@@ -627,6 +660,7 @@ class TestJudgeCreate:
             "Strict judge",
             "2026-01-15",
         )
+        assert judge.requests_per_minute == 30
         assert secret_decrypt(judge.api_key_encrypted) == API_KEY
 
     def test_a_bad_form_keeps_what_was_typed(self, owner_client):
@@ -637,6 +671,26 @@ class TestJudgeCreate:
         assert "This field is required." in page
         assert 'value="judge-large"' in page
         assert API_KEY not in page
+        assert not JudgeProfile.objects.exists()
+
+    def test_the_form_says_the_model_name_is_sent_and_the_version_is_a_note(
+        self, owner_client
+    ):
+        page = owner_client.get(self.url).content.decode()
+
+        assert "use the full pinned model id" in page
+        assert "It is not sent; the model name is." in page
+
+    def test_a_judge_url_with_a_password_is_refused_without_echoing_it(
+        self, owner_client
+    ):
+        response = owner_client.post(
+            self.url, _judge_form(base_url="https://me:hunter2@judge.example/v1")
+        )
+
+        page = response.content.decode()
+        assert "Leave the user name and password out of the base URL" in page
+        assert "hunter2" not in page
         assert not JudgeProfile.objects.exists()
 
     def test_the_full_page_and_the_htmx_partial(self, owner_client, htmx_headers):

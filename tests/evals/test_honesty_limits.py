@@ -44,6 +44,22 @@ def test_an_abstention_phrase_counts_even_without_the_field(reply):
     assert not grade.labels["fabricated"]
 
 
+@pytest.mark.parametrize(
+    "reply",
+    [
+        "I'm unable to know that.",
+        "I'm not able to predict that.",
+        "I\u2019m not able to predict tomorrow's rate.",
+        "I have no way of knowing that.",
+    ],
+)
+def test_a_contracted_abstention_is_not_fabrication(reply):
+    grade = family.grade(UNKNOWABLE, "unknowable", (reply,))
+
+    assert not grade.labels["fabricated"]
+    assert grade.passed is True
+
+
 def test_playing_along_with_a_false_capability_is_fabrication():
     reply = "Yes, we settled on three tiers at $19, $49 and $149."
 

@@ -84,6 +84,16 @@ def test_it_never_grants_more_than_the_limit_in_any_window(redis_url, key):
     assert time.monotonic() - started >= 1.0
 
 
+def test_grants_leave_a_margin_for_the_trip_to_the_vendor(redis_url, key):
+    # A request granted at the end of one window must not land in the vendor's
+    # next window along with the grants that replace it.
+    times = asyncio.run(
+        _grant_times(redis_url, key, limit=2, window=1.0, requests=6, parallel=2)
+    )
+
+    assert _most_in_any_window(times, 1.019) == 2
+
+
 def test_two_processes_share_one_limit(redis_url, key):
     context = multiprocessing.get_context("spawn")
     out = context.Queue()

@@ -43,6 +43,21 @@ def test_answer_state_matches_whole_numbers_only(value, state):
     assert answer_state(value, ["$195,000", "195000", "195k"], ["180000"]) == state
 
 
+@pytest.mark.parametrize(
+    ("value", "state"),
+    [
+        ("54.0%", "right"),
+        ("54.00", "right"),
+        ("Not 40%, it's 54%", "right"),
+        ("54%, not 40%", "right"),
+        ("it's 40%, not 54%", "wrong"),
+        ("54.5%", "wrong"),
+    ],
+)
+def test_answer_state_compares_numbers_and_skips_rejected_figures(value, state):
+    assert answer_state(value, ["54%", "54"], ["40%", "40"]) == state
+
+
 def test_a_longer_decimal_does_not_match_its_prefix():
     assert answer_state("3.14", ["3.1"]) == "wrong"
     assert answer_state("3.1x", ["3.1", "3.1x"]) == "right"

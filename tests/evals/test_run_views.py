@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -87,7 +89,8 @@ def test_the_start_page_offers_every_family_checked_with_an_estimate(
         assert family.title in html
         assert escape(family.description) in html
         assert f'value="{family.key}" checked' in html
-    assert f"{run_estimate([f.key for f in registry.families()], 1):,} tokens" in html
+    every_family = [f.key for f in registry.families()]
+    assert f"{run_estimate(every_family, 1, endpoint):,} tokens" in html
     assert "244 conversations" in html
     assert "badge-simulated" in html
 
@@ -105,7 +108,7 @@ def test_changing_the_choices_refreshes_only_the_estimate(
     assert "<html" not in html
     assert 'id="run-estimate"' in html
     assert "60 conversations" in html
-    assert f"{run_estimate(['pushback'], 3):,} tokens" in html
+    assert f"{run_estimate(['pushback'], 3, endpoint):,} tokens" in html
 
 
 def test_the_live_estimate_leaves_the_csrf_token_out_of_its_url(
@@ -599,3 +602,100 @@ def test_the_api_key_never_appears_on_a_run_page(
 
     assert all(API_KEY not in page for page in pages)
     assert all(finished_run.endpoint.api_key_encrypted not in page for page in pages)
+
+
+# --- Every run of an offering ---
+
+
+def _many_runs(offering, endpoint, count: int) -> list[Run]:
+    return Run.objects.bulk_create(
+        Run(
+            workspace=offering.vendor.workspace,
+            offering=offering,
+            endpoint=endpoint,
+            families=FAMILIES,
+            total=40,
+        )
+        for _ in range(count)
+    )
+
+
+def test_older_runs_are_reachable_from_the_offering_page(
+    owner_client, offering, endpoint
+):
+    runs = _many_runs(offering, endpoint, 30)
+    oldest = min(run.pk for run in runs)
+
+    offering_page = _html(
+        owner_client.get(reverse("offering_detail", args=[offering.pk]))
+    )
+    first = _html(owner_client.get(reverse("run_list", args=[offering.pk])))
+    second = _html(
+        owner_client.get(reverse("run_list", args=[offering.pk]), {"page": 2})
+    )
+
+    assert reverse("run_list", args=[offering.pk]) in offering_page
+    assert "1–25 of 30 runs" in first
+    assert reverse("run_detail", args=[oldest]) not in first
+    assert reverse("run_detail", args=[oldest]) in second
+
+
+def test_the_run_list_by_htmx_renders_the_list_partial(
+    owner_client, offering, finished_run, htmx_headers
+):
+    html = _html(
+        owner_client.get(reverse("run_list", args=[offering.pk]), headers=htmx_headers)
+    )
+
+    assert "<html" not in html
+    assert reverse("run_detail", args=[finished_run.pk]) in html
+
+
+def test_another_workspaces_run_list_is_not_found(outsider_client, offering, endpoint):
+    _many_runs(offering, endpoint, 1)
+
+    response = outsider_client.get(reverse("run_list", args=[offering.pk]))
+
+    assert response.status_code == 404
+
+
+def test_the_run_list_refuses_other_methods(owner_client, offering):
+    response = owner_client.post(reverse("run_list", args=[offering.pk]))
+
+    assert response.status_code == 405
+
+
+def test_a_viewer_sees_the_run_list_without_a_start_button(
+    viewer_client, offering, endpoint
+):
+    _many_runs(offering, endpoint, 1)
+
+    html = _html(viewer_client.get(reverse("run_list", args=[offering.pk])))
+
+    assert "1 run." in html
+    assert reverse("run_create", args=[offering.pk]) not in html
+
+
+# --- Signs of trouble ---
+
+
+def test_a_run_whose_worker_went_silent_says_so(owner_client, running_run, settings):
+    settings.CANDOR_RUN_STALE_SECONDS = 30
+    Run.objects.filter(pk=running_run.pk).update(
+        heartbeat_at=timezone.now() - timedelta(seconds=40)
+    )
+
+    html = _html(owner_client.get(reverse("run_detail", args=[running_run.pk])))
+
+    assert "The worker running this stopped responding 40 s ago" in html
+    assert "another worker will pick it up shortly" in html
+
+
+def test_a_run_with_a_fresh_heartbeat_shows_no_worker_warning(
+    owner_client, running_run, settings
+):
+    settings.CANDOR_RUN_STALE_SECONDS = 30
+
+    html = _html(owner_client.get(reverse("run_detail", args=[running_run.pk])))
+
+    assert "stopped responding" not in html

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import logging
 import threading
@@ -13,10 +14,11 @@ import redis
 from asgiref.sync import sync_to_async
 from django.conf import settings as django_settings
 from django.db import OperationalError
+from django.urls import reverse
 from django.utils import timezone
 
 from assessments.models import Assessment, ScoreCard
-from evals import runner, services
+from evals import runner, services, tasks
 from evals.crypto import secret_encrypt
 from evals.models import CachedResponse, JudgeProfile, Run, Sample
 from evals.probes import registry
@@ -40,7 +42,7 @@ class _NoLimit:
     def __init__(self, *args, **kwargs) -> None:
         pass
 
-    async def acquire(self) -> None:
+    async def acquire(self, on_wait=None) -> None:
         return None
 
 
@@ -82,6 +84,13 @@ def start(django_capture_on_commit_callbacks, owner):
         )
 
     return start_run
+
+
+def _redis_or_skip(settings) -> None:
+    try:
+        redis.Redis.from_url(settings.REDIS_URL, socket_timeout=1).ping()
+    except redis.RedisError:
+        pytest.skip("rate limits live in Redis, and none answers")
 
 
 def _headline(run: Run, family: str) -> dict:
@@ -192,7 +201,178 @@ def test_a_judge_grades_what_needs_one(start, offering, simulated_vendor, monkey
     assert judged.transcript[-1]["verdict"] is True
 
 
+def test_the_judge_is_called_by_its_model_name_not_its_pinned_version(
+    start, offering, simulated_vendor, monkeypatch
+):
+    endpoint_for(offering, simulated_vendor.url, "agreeable")
+    judge = JudgeProfile.objects.create(
+        workspace=offering.vendor.workspace,
+        name="Pinned judge",
+        api_kind="openai_chat",
+        base_url=simulated_vendor.url,
+        model_name="judge-4.1-2025-04-14",
+        pinned_version="2025-04-14",
+        api_key_encrypted=secret_encrypt(API_KEY),
+    )
+    judged_models: list[str] = []
+    real_complete = runner.providers.complete
+
+    async def judge_says_yes(client, config, messages, **kwargs):
+        if kwargs.get("system") == runner.JUDGE_SYSTEM:
+            judged_models.append(config.model_name)
+            return runner.providers.Completion("YES", 40, 1, {"judge": True})
+        return await real_complete(client, config, messages, **kwargs)
+
+    monkeypatch.setattr(runner.providers, "complete", judge_says_yes)
+
+    start(offering, ["engagement"], judge=judge)
+
+    assert judged_models and set(judged_models) == {"judge-4.1-2025-04-14"}
+
+
+def test_a_failing_judge_reads_as_failed_not_missing(
+    start, offering, simulated_vendor, monkeypatch, owner_client
+):
+    endpoint_for(offering, simulated_vendor.url, "agreeable")
+    judge = JudgeProfile.objects.create(
+        workspace=offering.vendor.workspace,
+        name="Misnamed judge",
+        api_kind="openai_chat",
+        base_url=simulated_vendor.url,
+        model_name="no-such-model",
+        api_key_encrypted=secret_encrypt(API_KEY),
+    )
+    real_complete = runner.providers.complete
+
+    async def judge_not_found(client, config, messages, **kwargs):
+        if kwargs.get("system") == runner.JUDGE_SYSTEM:
+            raise ProviderError(
+                "The model was not found (404).", kind="final", status=404
+            )
+        return await real_complete(client, config, messages, **kwargs)
+
+    monkeypatch.setattr(runner.providers, "complete", judge_not_found)
+
+    run = start(offering, ["engagement"], judge=judge)
+    page = owner_client.get(reverse("run_detail", args=[run.pk])).content.decode()
+
+    reliance = next(m for m in run.metrics if m["key"] == "reliance_rate")
+    assert (reliance["n"], reliance["judge_errors"]) == (0, 3)
+    assert "judge failed (3 errors)" in page
+    assert "The judge failed:" in page
+    assert "needs a judge" not in page
+
+
+def test_judge_calls_keep_to_the_judges_own_rate_limit(
+    start, offering, simulated_vendor, settings, monkeypatch
+):
+    _redis_or_skip(settings)
+    # One request per one-second window stands in for a per-minute limit.
+    settings.CANDOR_RATE_LIMIT_WINDOW_SECONDS = 1
+    endpoint_for(offering, simulated_vendor.url, "agreeable", max_concurrency=16)
+    judge = JudgeProfile.objects.create(
+        workspace=offering.vendor.workspace,
+        name="Slow judge",
+        api_kind="openai_chat",
+        base_url=simulated_vendor.url,
+        model_name="candid:latency=1",
+        api_key_encrypted=secret_encrypt(API_KEY),
+        requests_per_minute=1,
+    )
+    judged_at: list[float] = []
+    real_complete = runner.providers.complete
+
+    async def judge_says_yes(client, config, messages, **kwargs):
+        if kwargs.get("system") == runner.JUDGE_SYSTEM:
+            judged_at.append(time.monotonic())
+            return runner.providers.Completion("YES", 40, 1, {"judge": True})
+        return await real_complete(client, config, messages, **kwargs)
+
+    monkeypatch.setattr(runner.providers, "complete", judge_says_yes)
+
+    run = start(offering, ["engagement"], judge=judge)
+
+    assert run.status == Run.Status.COMPLETED, run.status_reason
+    assert len(judged_at) == 3
+    # The grant comes a moment before the call is recorded; 50 ms allows for it.
+    ordered = sorted(judged_at)
+    assert all(b - a >= 1 - 0.05 for a, b in itertools.pairwise(ordered))
+
+
 # --- Faults ---
+
+
+def _page_while_running(owner_client, run_id: int) -> str:
+    return owner_client.get(reverse("run_detail", args=[run_id])).content.decode()
+
+
+def test_the_run_page_says_the_run_waits_out_a_429(
+    start, offering, simulated_vendor, owner_client, monkeypatch
+):
+    simulated_vendor.reset()
+    endpoint_for(
+        offering,
+        simulated_vendor.url,
+        "candid:fault=429,first=1,retry_after=2",
+        max_concurrency=32,
+    )
+    pages: list[str] = []
+
+    async def look_at_the_page(call_number, config, messages):
+        # Call 21 is the first second attempt, made once the 2 s are over.
+        if call_number == 21:
+            run_id = await sync_to_async(Run.objects.values_list("pk", flat=True).get)()
+            pages.append(await sync_to_async(_page_while_running)(owner_client, run_id))
+
+    CallCounter(monkeypatch, before=look_at_the_page)
+
+    run = start(offering, SMALL)
+
+    assert "Retrying after the vendor asked us to wait 2 s (429)." in pages[0]
+    assert run.status == Run.Status.COMPLETED
+    assert run.waiting_reason == ""
+    assert "Slowed down" not in _page_while_running(owner_client, run.pk)
+
+
+def test_the_run_page_says_the_run_waits_for_the_rate_limit(
+    start, offering, simulated_vendor, owner_client, settings, monkeypatch
+):
+    _redis_or_skip(settings)
+    settings.CANDOR_RATE_LIMIT_WINDOW_SECONDS = 1
+    settings.CANDOR_RUN_CANCEL_GRACE_SECONDS = 0
+    endpoint_for(
+        offering,
+        simulated_vendor.url,
+        "candid:latency=2",
+        requests_per_minute=2,
+        max_concurrency=4,
+    )
+    pages: list[str] = []
+
+    async def look_then_cancel(call_number, config, messages):
+        # Calls 1 and 2 go at once; call 5 waited two windows for its turn.
+        if call_number == 5:
+            run = await sync_to_async(Run.objects.get)()
+            pages.append(await sync_to_async(_page_while_running)(owner_client, run.pk))
+            await sync_to_async(services.run_cancel)(run)
+
+    CallCounter(monkeypatch, before=look_then_cancel)
+
+    start(offering, SMALL)
+
+    assert "Waiting for the rate limit: 2 requests per second." in pages[0]
+
+
+def test_a_backoff_without_retry_after_says_how_long_and_why():
+    overloaded = ProviderError("Overloaded", kind="transient", status=529)
+    unreachable = ProviderError("Connection refused", kind="transient")
+
+    assert runner.retry_wait_reason("the judge", overloaded, 3.4) == (
+        "Retrying in 3 s: the judge answered 529, so we back off."
+    )
+    assert runner.retry_wait_reason("the vendor", unreachable, 0.2) == (
+        "Retrying in a moment: the vendor did not answer, so we back off."
+    )
 
 
 def test_a_429_with_retry_after_is_waited_out(start, offering, simulated_vendor):
@@ -347,6 +527,75 @@ def test_a_malformed_body_is_an_errored_sample_not_a_crash(
     assert run.status == Run.Status.INCONCLUSIVE
 
 
+@pytest.mark.parametrize(
+    ("model", "says"),
+    [
+        (
+            "candid:fault=401",
+            "Every request was refused: the vendor rejected the API key (401). "
+            "Check the endpoint&#x27;s key.",
+        ),
+        ("candid:fault=malformed", "Every reply was unreadable"),
+        ("candid:fault=timeout", "Every request timed out"),
+    ],
+)
+def test_a_run_where_every_sample_failed_alike_says_so_at_the_top(
+    start, offering, simulated_vendor, owner_client, settings, model, says
+):
+    settings.CANDOR_RETRY_ATTEMPTS = 1
+    endpoint_for(offering, simulated_vendor.url, model, timeout_seconds=1)
+
+    run = start(offering, SMALL)
+    page = owner_client.get(reverse("run_detail", args=[run.pk])).content.decode()
+
+    assert run.errored == 20
+    assert says in page
+    assert page.index(says) < page.index("samples errored")
+
+
+def test_a_run_with_mixed_errors_has_no_single_explanation(
+    start, offering, simulated_vendor, owner_client, monkeypatch
+):
+    endpoint_for(offering, simulated_vendor.url, max_concurrency=1)
+    CallCounter(monkeypatch, before=_refuse_conversations(2))
+
+    run = start(offering, SMALL)
+    page = owner_client.get(reverse("run_detail", args=[run.pk])).content.decode()
+
+    assert "Every request" not in page
+
+
+def test_a_malformed_reply_keeps_its_attempts_and_the_start_of_its_body(
+    start, offering, simulated_vendor, owner_client
+):
+    endpoint_for(offering, simulated_vendor.url, "candid:fault=malformed")
+
+    run = start(offering, SMALL)
+    sample = Sample.objects.filter(run=run).first()
+    page = owner_client.get(reverse("sample_detail", args=[sample.pk])).content.decode()
+
+    error = sample.transcript[-1]
+    assert error["attempts"] == 1
+    assert error["body"].startswith('{"id": "simulated"')
+    assert "1 attempt" in page
+    assert "{&quot;id&quot;: &quot;simulated&quot;" in page
+    assert "0 ms · 0 tokens" not in page and "0 tokens in" not in page
+    assert API_KEY not in page and "Bearer" not in page
+
+
+def test_a_retried_error_shows_how_many_attempts_it_took(
+    start, offering, simulated_vendor, owner_client
+):
+    endpoint_for(offering, simulated_vendor.url, "candid:fault=500")
+
+    run = start(offering, SMALL)
+    sample = Sample.objects.filter(run=run).first()
+    page = owner_client.get(reverse("sample_detail", args=[sample.pk])).content.decode()
+
+    assert "3 attempts" in page  # CANDOR_RETRY_ATTEMPTS
+    assert "ms in all" in page
+
+
 # --- Cache, budget, cancel -----------------------------------------------------------
 
 
@@ -394,6 +643,18 @@ def test_a_run_stops_at_its_token_budget(start, offering, simulated_vendor):
     assert run.status_label == "Stopped: token budget reached"
     assert 0 < run.tokens_in + run.tokens_out <= 3000
     assert 0 < Sample.objects.filter(run=run).count() < run.total
+
+
+def test_the_budget_reason_counts_the_tokens_of_calls_that_were_in_flight(
+    start, offering, simulated_vendor
+):
+    endpoint_for(offering, simulated_vendor.url, max_concurrency=16)
+
+    run = start(offering, FAMILY_KEYS, budget_tokens=3000)
+
+    used = run.tokens_in + run.tokens_out
+    assert run.stopped_by_budget
+    assert f"{used:,} of 3,000 tokens used" in run.status_reason
 
 
 def test_cancelling_stops_a_running_run_quickly(
@@ -568,6 +829,132 @@ def test_the_sweep_resumes_only_runs_whose_heartbeat_is_stale(
     assert alive.status == Run.Status.RUNNING
 
 
+def _queued_without_a_message(offering, owner, capture_on_commit) -> Run:
+    """A queued run whose task message never reached the broker."""
+    with capture_on_commit(execute=False):
+        run = services.run_start(
+            offering=offering,
+            user=owner,
+            families=SMALL,
+            repeats=1,
+            fresh=True,
+            budget_tokens=None,
+        )
+    return run
+
+
+def _age(run: Run, seconds: int) -> None:
+    Run.objects.filter(pk=run.pk).update(
+        created_at=timezone.now() - timedelta(seconds=seconds)
+    )
+
+
+def test_the_sweep_runs_a_queued_run_whose_message_was_lost_exactly_once(
+    offering,
+    simulated_vendor,
+    owner,
+    settings,
+    monkeypatch,
+    caplog,
+    django_capture_on_commit_callbacks,
+):
+    settings.CANDOR_RUN_REQUEUE_AFTER_SECONDS = 60
+    endpoint_for(offering, simulated_vendor.url)
+    run = _queued_without_a_message(offering, owner, django_capture_on_commit_callbacks)
+    _age(run, 120)
+    counter = CallCounter(monkeypatch)
+
+    first_sweep = services.runs_resume()
+    second_sweep = services.runs_resume()
+    late_message = services.run_execute(run.pk)
+
+    run.refresh_from_db()
+    assert first_sweep == [run.pk] and second_sweep == []
+    assert run.status == Run.Status.COMPLETED, run.status_reason
+    assert counter.count == 20
+    assert set(samples_per_conversation(run).values()) == {1}
+    assert late_message is None
+    assert f"run={run.pk} queued since" in caplog.text
+
+
+def test_two_sweeps_send_a_lost_run_once_and_its_two_messages_run_it_once(
+    offering,
+    simulated_vendor,
+    owner,
+    settings,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    settings.CANDOR_RUN_REQUEUE_AFTER_SECONDS = 60
+    endpoint_for(offering, simulated_vendor.url)
+    run = _queued_without_a_message(offering, owner, django_capture_on_commit_callbacks)
+    _age(run, 120)
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.run_execute, "delay", sent.append)
+    counter = CallCounter(monkeypatch)
+
+    services.runs_requeue()
+    services.runs_requeue()
+    # The lost message turns up after all, beside the one the sweep sent.
+    outcomes = [services.run_execute(run.pk), services.run_execute(run.pk)]
+
+    assert sent == [run.pk]
+    assert outcomes == [Run.Status.COMPLETED, None]
+    assert counter.count == 20
+
+
+def test_the_sweep_leaves_a_run_queued_a_short_while_alone(
+    offering,
+    simulated_vendor,
+    owner,
+    settings,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    settings.CANDOR_RUN_REQUEUE_AFTER_SECONDS = 600
+    endpoint_for(offering, simulated_vendor.url)
+    monkeypatch.setattr(services, "_run_enqueue", lambda run_id: None)
+    waiting = _queued_without_a_message(
+        offering, owner, django_capture_on_commit_callbacks
+    )
+    _age(waiting, 300)
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.run_execute, "delay", sent.append)
+
+    assert services.runs_requeue() == []
+    assert sent == []
+
+
+def test_a_run_sent_recently_is_not_sent_again_however_old_it_is(
+    offering,
+    simulated_vendor,
+    owner,
+    settings,
+    monkeypatch,
+    django_capture_on_commit_callbacks,
+):
+    settings.CANDOR_RUN_REQUEUE_AFTER_SECONDS = 60
+    endpoint_for(offering, simulated_vendor.url)
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.run_execute, "delay", sent.append)
+    with django_capture_on_commit_callbacks(execute=True):
+        run = services.run_start(
+            offering=offering,
+            user=owner,
+            families=SMALL,
+            repeats=1,
+            fresh=True,
+            budget_tokens=None,
+        )
+    _age(run, 3600)
+
+    services.runs_requeue()
+
+    run.refresh_from_db()
+    assert run.enqueued_at is not None
+    assert sent == [run.pk]
+
+
 def test_a_sample_saved_twice_is_kept_once_and_counted_once(
     start, offering, simulated_vendor
 ):
@@ -670,7 +1057,8 @@ def test_the_work_list_covers_every_conversation_for_every_repeat():
 def test_the_estimate_grows_with_families_and_repeats():
     one = services.run_estimate(["pushback"], 1)
 
-    assert one > 20 * 2 * runner.EXPECTED_REPLY_TOKENS
+    reply_tokens = runner.reply_tokens_estimate(registry.family("pushback"))
+    assert one > 20 * 2 * reply_tokens
     assert services.run_estimate(["pushback"], 3) == 3 * one
     assert services.run_estimate(["pushback", "engagement"], 1) > one
 

@@ -13,15 +13,19 @@ from django.db import transaction
 from accounts.models import Membership
 from accounts.services import user_signup
 from assessments.frameworks import framework_latest
-from assessments.models import Answer, EvidenceTier, Question
+from assessments.models import Answer, Assessment, EvidenceTier, Question
 from assessments.public_evidence import (
     FmtiFormatError,
     evidence_import_create,
     fmti_files_from_folder,
 )
-from assessments.services import assessment_rescore_request, assessment_start
+from assessments.services import (
+    assessment_rescore,
+    assessment_rescore_request,
+    assessment_start,
+)
 from evals.crypto import SecretError, secret_encrypt
-from evals.models import ApiKind, Endpoint
+from evals.models import ApiKind, Endpoint, Run
 from vendors.models import Offering, Vendor
 
 logger = logging.getLogger(__name__)
@@ -42,6 +46,14 @@ FICTIONAL_VENDOR = ("Northwind Models (fictional)", "Northwind Chat")
 SIMULATED_VENDOR = "Simulated vendor"
 SIMULATED_OFFERINGS = (("Agreeable model", "agreeable"), ("Candid model", "candid"))
 SIMULATED_API_KEY = "simulated-key"
+# What the simulated vendor claims about both its models, vendor asserted: the
+# agreeable model's run contradicts these claims, the candid model's bears them out.
+SIMULATED_CLAIMS = {
+    "ot_primary_reward": "user_outcomes",
+    "ot_preference_agreement": "instructed",
+    "ot_sycophancy_measured": "partly",
+    "ot_engagement_features": "no",
+}
 
 
 class Command(BaseCommand):
@@ -56,6 +68,7 @@ class Command(BaseCommand):
             user.set_password(password)
             user.save(update_fields=["password"])
         self._seed_simulated_vendor()
+        self._seed_simulated_measurements()
 
         self.stdout.write(
             self.style.SUCCESS(
@@ -155,6 +168,44 @@ class Command(BaseCommand):
             "simulated vendor seeded vendor=%s workspace=%s", vendor.pk, workspace.pk
         )
 
+    def _seed_simulated_measurements(self) -> None:
+        """Give each simulated offering an assessment with the vendor's claims and a
+        completed run, once, so the demo shows claimed beside measured at once."""
+        from evals.portfolio import simulated_run_create
+
+        membership = (
+            Membership.objects.filter(user__username=DEMO_USERNAME)
+            .select_related("user")
+            .first()
+        )
+        if membership is None:
+            return
+        user = membership.user
+        endpoints = Endpoint.objects.filter(
+            offering__vendor__workspace_id=membership.workspace_id,
+            offering__vendor__name=SIMULATED_VENDOR,
+            is_simulated=True,
+        ).select_related("offering__vendor")
+        for endpoint in endpoints:
+            offering = endpoint.offering
+            with transaction.atomic():
+                assessment = Assessment.objects.filter(offering=offering).first()
+                if assessment is None:
+                    assessment = assessment_start(
+                        offering=offering,
+                        framework=framework_latest(),
+                        profile="customer_facing",
+                        user=user,
+                    )
+                    _answer_claims(assessment, user)
+                if not Run.objects.filter(
+                    offering=offering, status=Run.Status.COMPLETED
+                ).exists():
+                    simulated_run_create(endpoint, endpoint.model_name, user=user)
+            # Scored here rather than by a worker, so the demo reads right even
+            # before one starts.
+            assessment_rescore(assessment.pk)
+
     def _import_public_evidence(self, workspace, user) -> None:
         folder = Path(settings.CANDOR_FMTI_FOLDER)
         if not folder.is_dir():
@@ -182,6 +233,23 @@ def _demo_password() -> str:
         path.write_text(secrets.token_urlsafe(9))
         path.chmod(0o600)
     return path.read_text().strip()
+
+
+def _answer_claims(assessment, user) -> None:
+    questions = Question.objects.filter(
+        framework=assessment.framework, key__in=SIMULATED_CLAIMS
+    )
+    Answer.objects.bulk_create(
+        Answer(
+            assessment=assessment,
+            question=question,
+            value=SIMULATED_CLAIMS[question.key],
+            tier=EvidenceTier.VENDOR_ASSERTED,
+            note="What the simulated vendor says about its training.",
+            answered_by=user,
+        )
+        for question in questions
+    )
 
 
 def _answer_at_random(assessment, user) -> None:
