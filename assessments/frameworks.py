@@ -416,7 +416,7 @@ def _parse_profiles(check: _Checker, raw: Any, pillar_keys: list[str]) -> dict:
     if not raw:
         check.fail("top level", "'profiles' must name at least one use-case profile")
     profiles = {}
-    for key, profile in raw.items():
+    for position, (key, profile) in enumerate(raw.items(), start=1):
         where = f"profile {key}"
         check.slug(key, where, "key")
         profile = check.mapping(profile, where, "a profile")
@@ -436,6 +436,9 @@ def _parse_profiles(check: _Checker, raw: Any, pillar_keys: list[str]) -> dict:
         profiles[key] = {
             "label": check.text(profile.get("label"), where, "label"),
             "weights": normalized,
+            # PostgreSQL's jsonb keeps an object's keys in an order of its own, so
+            # the file's order of profiles is kept here.
+            "order": position,
         }
     return profiles
 

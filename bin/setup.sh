@@ -5,7 +5,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 # Everything a run writes (database, keys, Redis files, reports) lives here.
 export CANDOR_VAR_DIR=${CANDOR_VAR_DIR:-$ROOT/var}
 VENV="$ROOT/.venv"
-DEBIAN_PACKAGES=(redis-server chromium fonts-liberation poppler-utils)
+DEBIAN_PACKAGES=(redis-server chromium fonts-liberation poppler-utils postgresql)
 
 say() { printf '\033[1m[candor]\033[0m %s\n' "$*" >&2; }
 die() { say "$*"; exit 1; }
@@ -97,6 +97,50 @@ stop_redis() {
     sleep 0.1
   done
   rm -f "$dir/redis.pid"
+}
+
+postgres_bin() {
+  local folder
+  folder=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+  [ -n "$folder" ] || die "no PostgreSQL server found (Debian package postgresql)"
+  echo "$folder"
+}
+
+# as_postgres_owner DIR COMMAND...: PostgreSQL refuses to run as root, so root runs
+# the server as the system user "postgres", which owns DIR.
+as_postgres_owner() {
+  local dir=$1
+  shift
+  if [ "$(id -u)" -eq 0 ]; then
+    chown -R postgres: "$dir"
+    runuser -u postgres -- "$@"
+  else
+    "$@"
+  fi
+}
+
+# start_postgres PORT DIR: a throwaway cluster in DIR on loopback, role and database
+# "candor" without password; fsync is off because the data is thrown away.
+start_postgres() {
+  local port=$1 dir=$2 bin
+  bin=$(postgres_bin)
+  mkdir -p "$dir"
+  as_postgres_owner "$dir" "$bin/initdb" -D "$dir/data" -U candor -A trust -E UTF8 \
+    --locale=C.UTF-8 --no-sync >"$dir/initdb.log" 2>&1 \
+    || die "initdb failed (see $dir/initdb.log)"
+  as_postgres_owner "$dir" "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -w \
+    -o "-p $port -k $dir -c listen_addresses=127.0.0.1 -c fsync=off \
+-c synchronous_commit=off -c full_page_writes=off" start >/dev/null \
+    || die "PostgreSQL did not start (see $dir/postgres.log)"
+  "$bin/createdb" -h 127.0.0.1 -p "$port" -U candor candor \
+    || die "could not create the database candor on port $port"
+}
+
+stop_postgres() {
+  local dir=$1
+  [ -f "$dir/data/postmaster.pid" ] || return 0
+  as_postgres_owner "$dir" "$(postgres_bin)/pg_ctl" -D "$dir/data" -m immediate -w \
+    stop >/dev/null 2>&1 || true
 }
 
 ensure_secret_key() {

@@ -10,14 +10,17 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from django.db import connection
 
 from evals.crypto import secret_encrypt
 from evals.models import Endpoint, Run, Sample
 from evals.services import run_start
 from evals.simulated import simulated_vendor_start
 from tests.factories import MembershipFactory, OfferingFactory
-from tests.integration.conftest import _wait_for_ready, wait_until
+from tests.integration.conftest import (
+    _wait_for_ready,
+    shared_database_url,
+    wait_until,
+)
 
 pytestmark = pytest.mark.worker
 
@@ -59,7 +62,7 @@ def _start_worker_like(first, log_path: Path) -> subprocess.Popen:
     """A second worker with the first one's command line and environment."""
     env = {
         **os.environ,
-        "DATABASE_URL": f"sqlite:///{connection.settings_dict['NAME']}",
+        "DATABASE_URL": shared_database_url(),
         "CELERY_TASK_ALWAYS_EAGER": "false",
     }
     with log_path.open("w") as log:
