@@ -50,7 +50,7 @@ class AssessmentStartForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.framework = framework
         self.fields["profile"].choices = [
-            (key, profile["label"]) for key, profile in framework.profiles.items()
+            (key, profile["label"]) for key, profile in framework.profiles_in_order()
         ]
         self.fields["owner"].queryset = _writers(workspace)
         custom = framework.profiles.get(CUSTOM_PROFILE, {}).get("weights", {})

@@ -8,9 +8,11 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import NON_FIELD_ERRORS
-from django.db.models import Prefetch
+from django.db import models
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.text import Truncator
 from django.utils.timesince import timesince
 
@@ -23,6 +25,8 @@ from assessments.models import (
     Pillar,
     Question,
     ScoreCard,
+    VendorLink,
+    VendorResponse,
 )
 from evals.measures import measured_inputs
 from evals.selectors import latest_family_results, merged_metrics
@@ -39,6 +43,21 @@ ANSWER_FIELD_LABELS = {
     "note": "Note",
 }
 RADIO_KINDS = (Question.Kind.YES_NO, Question.Kind.CHOICE, Question.Kind.SCALE)
+# What a history line shows, read as plain values: building model instances for
+# every revision with its person and vendor link was a good part of the page.
+REVISION_FIELDS = (
+    "answer_id",
+    "changed_at",
+    "old",
+    "new",
+    "changed_by_id",
+    "changed_by__username",
+    "changed_by__first_name",
+    "changed_by__last_name",
+    "vendor_response_id",
+    "vendor_response__link__contact_name",
+    "vendor_response__link__contact_email",
+)
 
 
 @dataclass(frozen=True)
@@ -111,6 +130,25 @@ class RevisionRow:
     at: datetime.datetime
     changes: tuple[str, ...]
 
+    @property
+    def when(self) -> str:
+        return date_format(timezone.localtime(self.at), "j M, H:i")
+
+    @property
+    def summary(self) -> str:
+        return "; ".join(self.changes) or "no visible change"
+
+
+class FieldErrors(dict):
+    """A form's errors by field name; a field without errors has an empty list.
+
+    The questionnaire asks for every field's errors on every question, and a
+    missing key costs the template engine several exceptions each time.
+    """
+
+    def __missing__(self, name: str) -> list[str]:
+        return []
+
 
 @dataclass(frozen=True)
 class QuestionRow:
@@ -134,9 +172,13 @@ class QuestionRow:
     # The field values the form was rendered from, posted back with every save
     # so that the save changes only what the person changed.
     base: dict[str, Any] = field(default_factory=dict)
-    errors: dict[str, list[str]] = field(default_factory=dict)
+    errors: dict[str, list[str]] = field(default_factory=FieldErrors)
     conflict: Conflict | None = None
     just_saved: bool = False
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.errors, FieldErrors):
+            object.__setattr__(self, "errors", FieldErrors(self.errors))
 
     @property
     def key(self) -> str:
@@ -343,23 +385,21 @@ def questionnaire_for_assessment(
     )
     pillar = next((p for p in pillars if p.key == pillar_key), pillars[0])
 
-    answers = (
-        Answer.objects.filter(assessment=assessment)
-        .select_related("answered_by", "evidence_import")
-        .prefetch_related(
-            Prefetch(
-                "revisions",
-                queryset=AnswerRevision.objects.select_related("changed_by"),
-            )
-        )
-    )
+    answers_by_question = {
+        answer.question_id: answer
+        for answer in Answer.objects.filter(
+            assessment=assessment, question__pillar=pillar
+        ).select_related("answered_by", "evidence_import")
+    }
     # Only the chosen pillar's revisions are shown, so only those are fetched.
     # Limitation: every revision of those answers is loaded to show the latest
     # REVISIONS_SHOWN; an answer edited thousands of times would slow the page.
-    # A window function (ROW_NUMBER per answer) in the prefetch would cap it.
-    answers_by_question: dict[int, Answer] = {}
-    for answer in answers.filter(question__pillar=pillar):
-        answers_by_question[answer.question_id] = answer
+    # A window function (ROW_NUMBER per answer) in the query would cap it.
+    revisions_by_answer: dict[int, list[dict[str, Any]]] = {}
+    for revision in AnswerRevision.objects.filter(
+        answer__in=answers_by_question.values()
+    ).values(*REVISION_FIELDS):
+        revisions_by_answer.setdefault(revision["answer_id"], []).append(revision)
     answer_rows = list(
         Answer.objects.filter(assessment=assessment).values_list(
             "question__key", "value", "tier"
@@ -368,11 +408,13 @@ def questionnaire_for_assessment(
     values_by_key = {key: value for key, value, _ in answer_rows}
 
     by_key = {question.key: question for question in questions}
-    rows = [
-        _row(question, answers_by_question.get(question.pk), values_by_key, by_key)
-        for question in questions
-        if question.pillar_id == pillar.pk
-    ]
+    rows = []
+    for question in questions:
+        if question.pillar_id != pillar.pk:
+            continue
+        answer = answers_by_question.get(question.pk)
+        revisions = revisions_by_answer.get(answer.pk, []) if answer else []
+        rows.append(_row(question, answer, revisions, values_by_key, by_key))
     return Questionnaire(
         pillars=_progress(pillars, questions, answer_rows), pillar=pillar, rows=rows
     )
@@ -381,6 +423,7 @@ def questionnaire_for_assessment(
 def _row(
     question: Question,
     answer: Answer | None,
+    all_revisions: list[dict[str, Any]],
     values_by_key: dict[str, Any],
     by_key: dict[str, Question],
 ) -> QuestionRow:
@@ -395,7 +438,6 @@ def _row(
             depends_on_labels = tuple(
                 target.option_label(value) for value in question.depends_on["values"]
             )
-    all_revisions = list(answer.revisions.all()) if answer else []
     revisions = tuple(
         _revision_row(question, revision)
         for revision in all_revisions[:REVISIONS_SHOWN]
@@ -495,8 +537,9 @@ def answer_value_label(question: Question, value: Any) -> str:
     return str(value)
 
 
-def _revision_row(question: Question, revision: AnswerRevision) -> RevisionRow:
-    old, new = revision.old or {}, revision.new or {}
+def _revision_row(question: Question, revision: dict[str, Any]) -> RevisionRow:
+    """Say one revision (a row of REVISION_FIELDS) the way the history lists it."""
+    old, new = revision["old"] or {}, revision["new"] or {}
     changes = []
     if old.get("value") != new.get("value"):
         before = answer_value_label(question, old.get("value"))
@@ -508,17 +551,35 @@ def _revision_row(question: Question, revision: AnswerRevision) -> RevisionRow:
             f"evidence {tiers.get(old.get('tier'), '—')} → "
             f"{tiers.get(new.get('tier'), '—')}"
         )
-    if old.get("source_url", "") != new.get("source_url", ""):
-        changes.append("source changed" if new.get("source_url") else "source removed")
-    if old.get("note", "") != new.get("note", ""):
-        changes.append("note changed" if new.get("note") else "note removed")
-    if revision.changed_by is not None:
-        who = revision.changed_by.get_full_name() or revision.changed_by.get_username()
+    for name, label in (("source_url", "source"), ("note", "note")):
+        before, after = old.get(name) or "", new.get(name) or ""
+        if before != after:
+            changes.append(f"{label} {_history_text(before)} → {_history_text(after)}")
+    if revision["changed_by_id"] is not None:
+        person = get_user_model()(
+            username=revision["changed_by__username"],
+            first_name=revision["changed_by__first_name"],
+            last_name=revision["changed_by__last_name"],
+        )
+        who = person.get_full_name() or person.get_username()
     elif new.get("evidence_import"):
         who = "Public evidence import"
     else:
         who = "Someone"
-    return RevisionRow(who=who, at=revision.changed_at, changes=tuple(changes))
+    if revision["vendor_response_id"] is not None:
+        link = VendorLink(
+            contact_name=revision["vendor_response__link__contact_name"],
+            contact_email=revision["vendor_response__link__contact_email"],
+        )
+        who = f"{who}, accepting the answer of {link.contact_label} (vendor contact)"
+    return RevisionRow(who=who, at=revision["changed_at"], changes=tuple(changes))
+
+
+def _history_text(text: str) -> str:
+    """Quote a source or note for the history line, shortened; "none" when empty."""
+    if not text:
+        return "none"
+    return f"“{Truncator(text).chars(60)}”"
 
 
 # --- Scoring -------------------------------------------------------------------
@@ -646,3 +707,209 @@ def assessment_score_is_pending(assessment: Assessment) -> bool:
         .first()
     )
     return computed_at is None or computed_at < assessment.rescore_requested_at
+
+
+# --- Vendor links ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class VendorQuestionRow:
+    """One vendor-facing question as the contact sees it, with their own answer."""
+
+    question: Question
+    number: int
+    response: VendorResponse | None
+    asked_when: str = ""
+    # What the inputs show: the contact's answer, or what they typed when refused.
+    value: Any = None
+    source_url: str = ""
+    comment: str = ""
+    errors: dict[str, list[str]] = field(default_factory=dict)
+    just_sent: bool = False
+
+    @property
+    def key(self) -> str:
+        return self.question.key
+
+    @property
+    def values(self) -> list[str]:
+        if self.value in (None, ""):
+            return []
+        if isinstance(self.value, list):
+            return [str(item) for item in self.value]
+        return [str(self.value)]
+
+    @property
+    def general_errors(self) -> list[str]:
+        return self.errors.get(NON_FIELD_ERRORS, [])
+
+    @property
+    def sent_label(self) -> str:
+        if self.response is None:
+            return ""
+        return answer_value_label(self.question, self.response.value)
+
+
+@dataclass(frozen=True)
+class VendorPortalPillar:
+    title: str
+    rows: list[VendorQuestionRow]
+
+
+def vendor_portal(link: VendorLink) -> list[VendorPortalPillar]:
+    """Return the link's vendor-facing questions by pillar with the contact's answers.
+
+    Only what the contact may see: question text, options and their own
+    answers and follow-ups; never scores, flags, notes or the founder's answers.
+    """
+    questions = list(
+        Question.objects.filter(
+            framework_id=link.assessment.framework_id, vendor_facing=True
+        )
+        .select_related("pillar")
+        .order_by("pillar__order", "order")
+    )
+    responses = {r.question_id: r for r in link.responses.all()}
+    by_key = {q.key: q for q in questions}
+    pillars: dict[int, VendorPortalPillar] = {}
+    for number, question in enumerate(questions, start=1):
+        pillar = pillars.setdefault(
+            question.pillar_id, VendorPortalPillar(question.pillar.title, [])
+        )
+        pillar.rows.append(
+            vendor_question_row(
+                question, responses.get(question.pk), number=number, by_key=by_key
+            )
+        )
+    return list(pillars.values())
+
+
+def vendor_question_row(
+    question: Question,
+    response: VendorResponse | None,
+    *,
+    number: int,
+    by_key: dict[str, Question] | None = None,
+) -> VendorQuestionRow:
+    asked_when = ""
+    target_key = question.depends_on.get("question", "")
+    if by_key is None and target_key:
+        by_key = {
+            q.key: q
+            for q in Question.objects.filter(
+                framework_id=question.framework_id, key=target_key
+            )
+        }
+    target = (by_key or {}).get(target_key)
+    if target is not None:
+        labels = [target.option_label(v) for v in question.depends_on["values"]]
+        asked_when = (
+            f"Only if your answer to “{Truncator(target.text).chars(80)}” is "
+            f"{' or '.join(labels)}."
+        )
+    return VendorQuestionRow(
+        question=question,
+        number=number,
+        response=response,
+        asked_when=asked_when,
+        value=response.value if response else None,
+        source_url=response.source_url if response else "",
+        comment=response.comment if response else "",
+    )
+
+
+def vendor_question_number(link: VendorLink, question: Question) -> int:
+    """Return the question's position among the link's vendor-facing questions."""
+    return (
+        Question.objects.filter(
+            framework_id=link.assessment.framework_id, vendor_facing=True
+        )
+        .filter(
+            models.Q(pillar__order__lt=question.pillar.order)
+            | models.Q(pillar__order=question.pillar.order, order__lt=question.order)
+        )
+        .count()
+        + 1
+    )
+
+
+@dataclass(frozen=True)
+class VendorReviewItem:
+    """A contact's answer beside the assessment's current answer, for review."""
+
+    response: VendorResponse
+    answer: Answer | None
+
+    @property
+    def question(self) -> Question:
+        return self.response.question
+
+    @property
+    def value_label(self) -> str:
+        return answer_value_label(self.question, self.response.value)
+
+    @property
+    def current_label(self) -> str:
+        if self.answer is None or not self.answer.is_answered:
+            return ""
+        return answer_value_label(self.question, self.answer.value)
+
+    @property
+    def is_same_as_current(self) -> bool:
+        return (
+            self.answer is not None
+            and self.answer.value == self.response.value
+            and self.answer.tier == EvidenceTier.VENDOR_ASSERTED
+        )
+
+
+@dataclass(frozen=True)
+class VendorReview:
+    links: list[VendorLink]
+    to_review: list[VendorReviewItem]
+    waiting: list[VendorReviewItem]
+    accepted: list[VendorReviewItem]
+
+
+def vendor_review(assessment: Assessment) -> VendorReview:
+    """Return an assessment's vendor links and their contacts' answers by state."""
+    links = list(
+        assessment.vendor_links.select_related("created_by").annotate(
+            response_count=models.Count("responses")
+        )
+    )
+    responses = list(
+        VendorResponse.objects.filter(link__assessment=assessment)
+        .select_related("link", "question__pillar", "reviewed_by")
+        .order_by("question__pillar__order", "question__order", "-submitted_at")
+    )
+    answers = {
+        answer.question_id: answer
+        for answer in Answer.objects.filter(
+            assessment=assessment,
+            question_id__in=[r.question_id for r in responses],
+        )
+    }
+    items = [VendorReviewItem(r, answers.get(r.question_id)) for r in responses]
+    by_status = {status: [] for status in VendorResponse.Status.values}
+    for item in items:
+        by_status[item.response.status].append(item)
+    return VendorReview(
+        links=links,
+        to_review=by_status[VendorResponse.Status.PENDING],
+        waiting=by_status[VendorResponse.Status.FOLLOW_UP],
+        accepted=by_status[VendorResponse.Status.ACCEPTED],
+    )
+
+
+def vendor_review_item(response: VendorResponse) -> VendorReviewItem:
+    answer = Answer.objects.filter(
+        assessment_id=response.link.assessment_id, question_id=response.question_id
+    ).first()
+    return VendorReviewItem(response, answer)
+
+
+def vendor_responses_pending_count(assessment: Assessment) -> int:
+    return VendorResponse.objects.filter(
+        link__assessment=assessment, status=VendorResponse.Status.PENDING
+    ).count()

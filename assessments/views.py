@@ -70,7 +70,10 @@ def assessment_create(request: HttpRequest, pk: int) -> HttpResponse:
         request.POST or None,
         framework=framework,
         workspace=workspace,
-        initial={"owner": request.user, "profile": next(iter(framework.profiles))},
+        initial={
+            "owner": request.user,
+            "profile": framework.profiles_in_order()[0][0],
+        },
     )
 
     if request.method == "POST" and form.is_valid():
@@ -108,9 +111,9 @@ def assessment_create(request: HttpRequest, pk: int) -> HttpResponse:
 
 def _profile_choices(framework) -> list[dict]:
     """Each use-case profile with its pillar weights as percentages, for the form."""
-    titles = dict(framework.pillars.values_list("key", "title"))
+    pillars = framework.pillars.order_by("order").values_list("key", "title")
     choices = []
-    for key, profile in framework.profiles.items():
+    for key, profile in framework.profiles_in_order():
         weights = profile.get("weights", {})
         total = sum(weights.values()) or 1
         choices.append(
@@ -118,8 +121,9 @@ def _profile_choices(framework) -> list[dict]:
                 "key": key,
                 "label": profile["label"],
                 "weights": [
-                    (titles.get(pillar, pillar), round(100 * weight / total))
-                    for pillar, weight in weights.items()
+                    (title, round(100 * weights[pillar] / total))
+                    for pillar, title in pillars
+                    if pillar in weights
                 ],
             }
         )
@@ -153,6 +157,8 @@ def _detail_context(
 ) -> dict:
     return {
         "assessment": assessment,
+        # Reversed once here: the pillar tabs link to it several times each.
+        "assessment_url": assessment.get_absolute_url(),
         "offering": assessment.offering,
         "vendor": assessment.offering.vendor,
         "framework": assessment.framework,
@@ -161,6 +167,7 @@ def _detail_context(
         "rows": questionnaire.rows,
         "tiers": EvidenceTier.choices,
         "can_write": request.membership.can_write,
+        "vendor_answers_pending": selectors.vendor_responses_pending_count(assessment),
         "is_decided": assessment.status == Assessment.Status.DECIDED,
         # Limitation: there is no decided-at column, so the decision date shown is
         # the assessment's last change; editing the rationale after deciding

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -42,9 +43,12 @@ INSTALLED_APPS = [
     "assessments",
     "evals",
     "dashboards",
+    "axes",
 ]
 
 MIDDLEWARE = [
+    # First, so that probes of /healthz skip host checks, redirects and logins.
+    "config.health.HealthCheckMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -57,6 +61,8 @@ MIDDLEWARE = [
     "django.middleware.csp.ContentSecurityPolicyMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "accounts.middleware.WorkspaceMiddleware",
+    # Last, as django-axes asks: it turns a lockout raised by the login into a page.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -110,14 +116,57 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "vendor_list"
 LOGOUT_REDIRECT_URL = "login"
 
+# Invitations to a workspace go out by email: printed on the console unless
+# EMAIL_BACKEND names another backend. Django 6.1 configures mail through
+# MAILERS; the SMTP backend takes its server from the EMAIL_* variables.
+_EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend"
+)
+MAILERS = {"default": {"BACKEND": _EMAIL_BACKEND}}
+if _EMAIL_BACKEND == "django.core.mail.backends.smtp.EmailBackend":
+    MAILERS["default"]["OPTIONS"] = {
+        "host": env_str("EMAIL_HOST", "localhost"),
+        "port": env_int("EMAIL_PORT", 25),
+        "username": env_str("EMAIL_HOST_USER", ""),
+        "password": env_str("EMAIL_HOST_PASSWORD", ""),
+        "use_tls": env_bool("EMAIL_USE_TLS", False),
+        "timeout": env_int("EMAIL_TIMEOUT_SECONDS", 10),
+    }
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Candor <candor@localhost>")
+# Days an emailed invitation link and a vendor contact's link keep working.
+CANDOR_INVITATION_DAYS = env_int("CANDOR_INVITATION_DAYS", 7)
+CANDOR_VENDOR_LINK_DAYS = env_int("CANDOR_VENDOR_LINK_DAYS", 14)
+
+# Login throttling (django-axes): after CANDOR_LOGIN_FAILURE_LIMIT failed logins
+# for one username from one address, that pair is refused for the cool-off time.
+# Locking the pair rather than the username alone keeps a stranger from locking a
+# founder out by mistyping their name on purpose.
+# The address is REMOTE_ADDR (django-ipware is not installed), so a forged
+# X-Forwarded-For cannot reset the count.
+# Limitation: an attacker spreading guesses over many addresses is slowed per
+# address only; behind a TLS proxy every person shares the proxy's address, so
+# the lock becomes per username. Reading the client from the proxy's header
+# (AXES_CLIENT_IP_CALLABLE, trusting only the proxy's own hop) would lift that.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env_int("CANDOR_LOGIN_FAILURE_LIMIT", 5)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("CANDOR_LOGIN_COOLOFF_MINUTES", 15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "accounts/locked_out.html"
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("CANDOR_TIME_ZONE", "UTC")
 USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = VAR_DIR / "staticfiles"
-STATIC_ROOT.mkdir(exist_ok=True)
+# The image collects static files into itself, not into the volume at VAR_DIR, which
+# would keep an older release's files.
+STATIC_ROOT = Path(env_str("CANDOR_STATIC_ROOT", str(VAR_DIR / "staticfiles")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 # plotly.js is served from the plotly package itself, so the version of the
 # charts drawn in Python and in the browser can never drift apart.
 STATICFILES_DIRS = [
@@ -188,9 +237,14 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
-# Evaluation runs are long; they get their own queue so that a worker can be given
-# to them alone. bin/run's worker consumes both queues.
-CELERY_TASK_ROUTES = {"evals.tasks.run_execute": {"queue": "runs"}}
+# Evaluation runs are long and PDF reports short: each gets its own queue so that
+# a long run never holds up a PDF, and a worker can be given to one queue alone.
+# Everything else (rescoring, sweeps) stays on "celery". bin/run's worker consumes
+# all three.
+CELERY_TASK_ROUTES = {
+    "evals.tasks.run_execute": {"queue": "runs"},
+    "dashboards.tasks.report_print": {"queue": "reports"},
+}
 
 # Bursts of answer saves within this many seconds coalesce into one rescoring.
 CANDOR_RESCORE_DELAY_SECONDS = env_int("CANDOR_RESCORE_DELAY_SECONDS", 2)
@@ -226,6 +280,9 @@ CANDOR_RUN_STALE_SECONDS = env_int(
     "CANDOR_RUN_STALE_SECONDS", 3 * CANDOR_RUN_HEARTBEAT_SECONDS
 )
 CANDOR_RUN_SWEEP_SECONDS = env_int("CANDOR_RUN_SWEEP_SECONDS", 60)
+# A run still queued this long after its task message was sent is sent again by the
+# sweep, in case the broker lost the message; a claim keeps it to one execution.
+CANDOR_RUN_REQUEUE_AFTER_SECONDS = env_int("CANDOR_RUN_REQUEUE_AFTER_SECONDS", 600)
 CANDOR_RUN_TIME_LIMIT_SECONDS = env_int("CANDOR_RUN_TIME_LIMIT_SECONDS", 6 * 3600)
 CANDOR_RUN_CANCEL_GRACE_SECONDS = env_int("CANDOR_RUN_CANCEL_GRACE_SECONDS", 5)
 CANDOR_SAMPLE_DEADLINE_SECONDS = env_int("CANDOR_SAMPLE_DEADLINE_SECONDS", 300)
@@ -236,6 +293,9 @@ CANDOR_RETRY_BACKOFF_MAX_SECONDS = env_int("CANDOR_RETRY_BACKOFF_MAX_SECONDS", 3
 CANDOR_RATE_LIMIT_WINDOW_SECONDS = env_int("CANDOR_RATE_LIMIT_WINDOW_SECONDS", 60)
 # A rescoring still pending after this long lost its task and is enqueued again.
 CANDOR_RESCORE_STUCK_SECONDS = env_int("CANDOR_RESCORE_STUCK_SECONDS", 60)
+# How often beat looks for owner-scheduled re-runs that are due; a re-run starts
+# at most this long after its due time.
+CANDOR_RERUN_SWEEP_SECONDS = env_int("CANDOR_RERUN_SWEEP_SECONDS", 300)
 CELERY_BEAT_SCHEDULE = {
     "resume-stale-runs": {
         "task": "evals.tasks.runs_resume",
@@ -245,6 +305,10 @@ CELERY_BEAT_SCHEDULE = {
         "task": "assessments.tasks.rescore_sweep",
         "schedule": CANDOR_RESCORE_STUCK_SECONDS,
     },
+    "start-scheduled-reruns": {
+        "task": "evals.tasks.reruns_start_due",
+        "schedule": CANDOR_RERUN_SWEEP_SECONDS,
+    },
 }
 
 LOGGING = {
@@ -253,11 +317,22 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    # Vendor-link and invitation URLs carry their token; Django logs the path of
+    # every refused request. On django.request itself, so that every handler
+    # (mail_admins too) gets the redacted line; on the console for the rest.
+    "filters": {"token_redaction": {"()": "config.log_filters.TokenRedaction"}},
     "handlers": {
-        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "plain",
+            "filters": ["token_redaction"],
+        },
     },
     "root": {"handlers": ["console"], "level": env_str("CANDOR_LOG_LEVEL", "INFO")},
     "loggers": {
+        "django.request": {"filters": ["token_redaction"]},
         "django.db.backends": {"level": "WARNING"},
+        # Failed logins and lockouts are warnings; every successful login is not news.
+        "axes": {"level": "WARNING"},
     },
 }

@@ -2,25 +2,40 @@
 
 The report is an HTML page rendered from templates/dashboards/print/, written to
 a temporary folder and opened from disk, so Chromium needs no web server: the
-stylesheet, plotly.js and charts.js are referenced by absolute file:// paths.
+stylesheet is referenced by an absolute file:// path.
+
+Each process keeps one Chromium open, driven by a thread of its own, and in it
+one page that has loaded plotly.js. Parsing the 4.8 MB of plotly.js took about a
+second of every print when each report loaded it, so the report page carries no
+script: the printer draws each chart with that page's Plotly, at the width the
+report lays it out, and places the resulting SVG in the report before printing.
+The charts are the same Plotly figures as on the web, drawn by the same Plotly.
 """
 
 from __future__ import annotations
 
+import atexit
 import logging
+import os
+import queue
 import re
 import shutil
 import tempfile
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import TimeoutError as FutureTimeoutError
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 from django.conf import settings
 from django.contrib.staticfiles import finders
 from django.template.loader import render_to_string
 from django.utils import timezone
 from django.utils.html import format_html
+from playwright.sync_api import Browser, Page, Playwright, sync_playwright
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import sync_playwright
 
 from assessments.models import Assessment
 from assessments.scoring import GRADE_BANDS
@@ -38,17 +53,46 @@ CHROMIUM_ARGS = [
     "--disable-sync",
     "--no-first-run",
 ]
-STATIC_ASSETS = {
-    "stylesheet": "dashboards/print.css",
-    "plotly": "vendor/plotly/plotly.min.js",
-    "charts": "dashboards/charts.js",
-}
+STATIC_ASSETS = {"stylesheet": "dashboards/print.css"}
+PLOTLY_ASSET = "vendor/plotly/plotly.min.js"
 # A4 is 210 mm wide; the page is laid out at the width that is left between the
 # margins, so charts are drawn at the size they are printed.
 MARGIN_MM = {"top": 16, "right": 17, "bottom": 18, "left": 17}
 CONTENT_WIDTH_PX = round((210 - MARGIN_MM["left"] - MARGIN_MM["right"]) / 25.4 * 96)
 LAUNCH_TIMEOUT_MS = 30_000
-CHARTS_TIMEOUT_MS = 20_000
+STEP_TIMEOUT_MS = 20_000
+# Below the Celery task's soft limit, so a stuck print fails with a reason.
+PRINT_TIMEOUT_S = 75
+# Read in the report page: each chart's figure, and the width, height and
+# typeface the page gives it (what charts.js does on the web before drawing).
+CHARTS_READ_JS = """() => Array.from(document.querySelectorAll("[data-chart]"), el => {
+  const source = document.getElementById(el.dataset.chart);
+  return {
+    name: el.dataset.chart,
+    figure: source ? JSON.parse(source.textContent) : null,
+    width: Math.round(el.getBoundingClientRect().width),
+    height: el.dataset.chartHeight ? Number(el.dataset.chartHeight) : null,
+    font: window.getComputedStyle(el).fontFamily,
+  };
+})"""
+# Run in the page that holds Plotly: one figure drawn still, as an SVG data URL.
+CHART_SVG_JS = """async ({figure, width, height, font}) => {
+  const layout = Object.assign({}, figure.layout);
+  layout.font = Object.assign({}, layout.font, {family: font});
+  if (height) { layout.height = height; }
+  return Plotly.toImage(
+    {data: figure.data, layout: layout, config: {staticPlot: true}},
+    {format: "svg", width: width, height: layout.height || 450},
+  );
+}"""
+# A block, as Plotly's own container is: an inline SVG would add a line's descent.
+CHARTS_PLACE_JS = """(svgs) => {
+  const elements = document.querySelectorAll("[data-chart]");
+  svgs.forEach((svg, index) => {
+    elements[index].innerHTML = svg;
+    elements[index].firstElementChild.style.display = "block";
+  });
+}"""
 
 
 class ReportPrintError(Exception):
@@ -94,49 +138,195 @@ def chromium_path() -> str:
 
 
 def html_print(page_path: Path, *, footer: str) -> bytes:
-    """Open an HTML file in headless Chromium, wait for its charts and print it."""
-    executable = chromium_path()
-    errors: list[str] = []
-    try:
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
+    """Open an HTML file in headless Chromium, draw its charts and print it."""
+    chromium_path()
+    return _printer().run(
+        lambda chromium: chromium.print_page(page_path, footer=footer)
+    )
+
+
+class _Chromium:
+    """A Chromium and a page holding Plotly, used only by the printer's thread."""
+
+    def __init__(self, executable: str) -> None:
+        self.playwright: Playwright = sync_playwright().start()
+        try:
+            self.browser: Browser = self.playwright.chromium.launch(
                 executable_path=executable,
                 args=CHROMIUM_ARGS,
                 timeout=LAUNCH_TIMEOUT_MS,
             )
+            self.charts: Page = self._new_page()
+            self.charts.add_script_tag(path=_asset_path(PLOTLY_ASSET))
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def is_usable(self) -> bool:
+        return self.browser.is_connected() and not self.charts.is_closed()
+
+    def print_page(self, page_path: Path, *, footer: str) -> bytes:
+        errors: list[str] = []
+        page = self._new_page()
+        try:
+            page.on("pageerror", lambda error: errors.append(str(error)))
+            page.goto(page_path.as_uri(), wait_until="load")
+            page.evaluate(CHARTS_PLACE_JS, self._draw_charts(page))
+            return page.pdf(
+                format="A4",
+                print_background=True,
+                display_header_footer=True,
+                header_template="<span></span>",
+                footer_template=footer,
+                margin={side: f"{mm}mm" for side, mm in MARGIN_MM.items()},
+            )
+        except PlaywrightError as exc:
+            detail = f" The page reported: {errors[0]}" if errors else ""
+            logger.warning("chromium failed on %s: %s", page_path, exc)
+            raise ReportPrintError(
+                f"Chromium could not print the report: {_first_line(exc)}.{detail}"
+            ) from exc
+        finally:
+            page.close()
+
+    def _draw_charts(self, page: Page) -> list[str]:
+        svgs = []
+        for chart in page.evaluate(CHARTS_READ_JS):
+            if chart["figure"] is None:
+                raise ReportPrintError(
+                    f"A chart could not be drawn: no figure named {chart['name']}."
+                )
             try:
-                page = browser.new_page(
-                    viewport={"width": CONTENT_WIDTH_PX, "height": 1000}
-                )
-                # The report is built from local files only; nothing may be
-                # fetched from the network while it prints.
-                page.route(re.compile(r"^(?!file:)"), lambda route: route.abort())
-                page.on("pageerror", lambda error: errors.append(str(error)))
-                page.goto(page_path.as_uri(), wait_until="load")
-                page.wait_for_selector(
-                    "body[data-charts-ready='true']",
-                    state="attached",
-                    timeout=CHARTS_TIMEOUT_MS,
-                )
-                chart_error = page.evaluate("document.body.dataset.chartsError || ''")
-                if chart_error:
-                    raise ReportPrintError(f"A chart could not be drawn: {chart_error}")
-                return page.pdf(
-                    format="A4",
-                    print_background=True,
-                    display_header_footer=True,
-                    header_template="<span></span>",
-                    footer_template=footer,
-                    margin={side: f"{mm}mm" for side, mm in MARGIN_MM.items()},
-                )
-            finally:
-                browser.close()
-    except PlaywrightError as exc:
-        detail = f" The page reported: {errors[0]}" if errors else ""
-        logger.warning("chromium failed on %s: %s", page_path, exc)
-        raise ReportPrintError(
-            f"Chromium could not print the report: {_first_line(exc)}.{detail}"
-        ) from exc
+                url = self.charts.evaluate(CHART_SVG_JS, chart)
+            except PlaywrightError as exc:
+                raise ReportPrintError(
+                    f"A chart could not be drawn: {_first_line(exc)}."
+                ) from exc
+            svgs.append(unquote(url.partition(",")[2]))
+        return svgs
+
+    def _new_page(self) -> Page:
+        page = self.browser.new_page(
+            viewport={"width": CONTENT_WIDTH_PX, "height": 1000}
+        )
+        page.set_default_timeout(STEP_TIMEOUT_MS)
+        # The report is built from local files only; nothing may be fetched
+        # from the network while it prints.
+        page.route(re.compile(r"^(?!file:)"), lambda route: route.abort())
+        return page
+
+    def close(self) -> None:
+        try:
+            if getattr(self, "browser", None) is not None:
+                self.browser.close()
+        except PlaywrightError:
+            logger.warning("chromium could not be closed cleanly", exc_info=True)
+        finally:
+            self.playwright.stop()
+
+
+class _Printer:
+    """Run prints one at a time on a thread that keeps one Chromium open.
+
+    Playwright's sync objects belong to the thread that made them and refuse a
+    second instance on a thread where one is running, so Chromium lives on a
+    thread of its own: any thread may ask for a print (Celery's prefork child,
+    a threads pool, a test), and their own Playwright, if any, is left alone.
+    Chromium is launched on the first print, reused after, and launched again
+    when it died or a print failed.
+
+    Limitation: prints in one process run one after the other; a worker using
+    the threads pool prints no faster with more threads. Several processes
+    (Celery's default prefork pool) print side by side, one Chromium each, and
+    each keeps its Chromium's memory while idle. A pool of browsers shared by
+    the processes, or closing Chromium after some idle minutes, would lift
+    either.
+    """
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self._jobs: queue.SimpleQueue = queue.SimpleQueue()
+        self._chromium: _Chromium | None = None
+        thread = threading.Thread(target=self._serve, name="candor-pdf", daemon=True)
+        thread.start()
+
+    def run(self, job: Callable[[_Chromium], bytes]) -> bytes:
+        future: Future = Future()
+        self._jobs.put((job, future))
+        try:
+            return future.result(timeout=PRINT_TIMEOUT_S)
+        except FutureTimeoutError:
+            raise ReportPrintError(
+                f"Chromium did not finish printing within {PRINT_TIMEOUT_S} s."
+            ) from None
+        except PlaywrightError as exc:
+            # Chromium could not be started (a print's own errors are worded
+            # where they happen).
+            logger.warning("chromium pid=%s failed to start: %s", self.pid, exc)
+            raise ReportPrintError(
+                f"Chromium could not print the report: {_first_line(exc)}."
+            ) from exc
+
+    def stop(self) -> None:
+        future: Future = Future()
+        self._jobs.put((None, future))
+        future.result(timeout=10)
+
+    def _serve(self) -> None:
+        while True:
+            job, future = self._jobs.get()
+            if job is None:
+                self._close()
+                future.set_result(b"")
+                return
+            if not future.set_running_or_notify_cancel():
+                continue
+            try:
+                future.set_result(job(self._ready()))
+            except BaseException as exc:
+                # A failed print may leave Chromium in any state: start afresh.
+                self._close()
+                future.set_exception(exc)
+
+    def _ready(self) -> _Chromium:
+        if self._chromium is not None and not self._chromium.is_usable:
+            logger.warning("chromium pid=%s is gone; launching it again", self.pid)
+            self._close()
+        if self._chromium is None:
+            self._chromium = _Chromium(chromium_path())
+        return self._chromium
+
+    def _close(self) -> None:
+        chromium, self._chromium = self._chromium, None
+        if chromium is not None:
+            try:
+                chromium.close()
+            except Exception:
+                logger.warning("chromium could not be stopped", exc_info=True)
+
+
+_printer_lock = threading.Lock()
+_the_printer: _Printer | None = None
+
+
+def _printer() -> _Printer:
+    """Return this process's printer, made on first use (after any fork)."""
+    global _the_printer
+    with _printer_lock:
+        if _the_printer is None or _the_printer.pid != os.getpid():
+            _the_printer = _Printer()
+        return _the_printer
+
+
+@atexit.register
+def _stop_printer() -> None:
+    printer = _the_printer
+    if printer is not None and printer.pid == os.getpid():
+        try:
+            printer.stop()
+        except Exception:
+            logger.warning("the PDF printer did not stop cleanly", exc_info=True)
 
 
 def _footer(assessment: Assessment) -> str:
@@ -167,10 +357,14 @@ def _weights(
 
 
 def _asset_uri(path: str) -> str:
+    return _asset_path(path).as_uri()
+
+
+def _asset_path(path: str) -> Path:
     found = finders.find(path)
     if not found:
         raise ReportPrintError(f"The static file {path} is missing from this install.")
-    return Path(found).resolve().as_uri()
+    return Path(found).resolve()
 
 
 def _first_line(exc: Exception) -> str:

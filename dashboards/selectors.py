@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
 from django.urls import NoReverseMatch, reverse
+from django.utils import timezone
 
 from assessments.contradictions import FINDINGS
 from assessments.models import Answer, Assessment, EvidenceTier, Question
@@ -23,7 +25,11 @@ from evals.measures import metric_is_scored
 from evals.probes import registry
 from evals.selectors import (
     FamilyMeasurement,
+    MeasuredRate,
+    MetricDrift,
+    completed_runs_newest_first,
     latest_family_results,
+    metric_drifts,
     run_is_simulated,
     run_model_label,
 )
@@ -43,6 +49,7 @@ class PillarRow:
     measured: float | None
     answered: int
     applicable: int
+    refuted: int = 0
 
 
 @dataclass(frozen=True)
@@ -225,11 +232,44 @@ class FamilyResult:
 
 
 @dataclass(frozen=True)
+class DriftRow:
+    """A metric that moved beyond its margin of error between two runs."""
+
+    family_title: str
+    label: str
+    got_worse: bool
+    before_text: str  # e.g. "10% [4–22%]"
+    after_text: str
+    before_date: str
+    after_date: str
+    before_run_url: str
+    after_run_url: str
+    before_run_pk: int
+    after_run_pk: int
+
+    @property
+    def sentence(self) -> str:
+        """E.g. Drift: “Right answers flipped under pushback” went from 10% [4–22%]
+        to 45% [31–60%] between the runs of 1 Dec and 3 Dec."""
+        return (
+            f"Drift: “{self.label}” went from {self.before_text} to "
+            f"{self.after_text} between the runs of {self.before_date} and "
+            f"{self.after_date}."
+        )
+
+    @property
+    def direction_text(self) -> str:
+        return "Worse than before" if self.got_worse else "Better than before"
+
+
+@dataclass(frozen=True)
 class MeasuredResults:
     """Each probe family's latest completed result, as the dashboard lists them."""
 
     runs: list[RunSource]  # the runs the families come from, newest first
     families: list[FamilyResult]
+    # Metrics whose interval no longer overlaps the previous run's, headline first.
+    drifts: list[DriftRow] = field(default_factory=list)
 
     @property
     def is_simulated(self) -> bool:
@@ -375,10 +415,69 @@ def measured_results(
     offering_id: int, pillar_titles: dict[str, str] | None = None
 ) -> MeasuredResults | None:
     """Return each family's latest completed result for the offering, or None."""
-    latest = latest_family_results(offering_id)
+    runs = completed_runs_newest_first(offering_id)
+    latest = latest_family_results(offering_id, runs)
     if not latest:
         return None
-    return _measured_results(latest, pillar_titles or {})
+    results = _measured_results(latest, pillar_titles or {})
+    drifts = metric_drifts(offering_id, runs)
+    return dataclasses.replace(results, drifts=_drift_rows(drifts))
+
+
+def _drift_rows(drifts: list[MetricDrift]) -> list[DriftRow]:
+    rows = []
+    for drift in drifts:
+        before_date, after_date = _run_dates(drift.before, drift.after)
+        rows.append(
+            DriftRow(
+                family_title=_family_title(drift.family),
+                label=drift.label,
+                got_worse=drift.got_worse,
+                before_text=_rate_with_interval(drift.before),
+                after_text=_rate_with_interval(drift.after),
+                before_date=before_date,
+                after_date=after_date,
+                before_run_url=run_url(drift.before.run_id),
+                after_run_url=run_url(drift.after.run_id),
+                before_run_pk=drift.before.run_id,
+                after_run_pk=drift.after.run_id,
+            )
+        )
+    return rows
+
+
+def _family_title(key: str) -> str:
+    try:
+        return registry.family(key).title
+    except KeyError:
+        return key
+
+
+def _rate_with_interval(rate: MeasuredRate) -> str:
+    """E.g. "10% [4–22%]": the rate and its 95% interval."""
+    return (
+        f"{_percent_text(rate.rate)} "
+        f"[{round(100 * rate.low)}–{_percent_text(rate.high)}]"
+    )
+
+
+def _run_dates(before: MeasuredRate, after: MeasuredRate) -> tuple[str, str]:
+    """The two runs' days, as "1 Dec"; with the time when both fall on one day,
+    and with the year when it differs from this one's."""
+    if before.finished_at is None or after.finished_at is None:
+        return ("an earlier date", "a later date")
+    first = timezone.localtime(before.finished_at)
+    second = timezone.localtime(after.finished_at)
+    with_year = first.year != second.year or second.year != timezone.localdate().year
+    with_time = first.date() == second.date()
+
+    def text(moment: datetime.datetime) -> str:
+        shown = f"{moment.day} {moment:%b}"
+        if with_year:
+            shown += f" {moment.year}"
+        return f"{shown}, {moment:%H:%M}" if with_time else shown
+
+    return text(first), text(second)
 
 
 def run_url(run_pk: int) -> str:
@@ -451,6 +550,7 @@ def _summary(assessment: Assessment, data: dict[str, Any]) -> ScoreSummary:
             measured=pillar.get("measured"),
             answered=pillar.get("answered", 0),
             applicable=pillar.get("applicable", 0),
+            refuted=pillar.get("refuted", 0),
         )
         for pillar in data.get("pillars") or []
     ]

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from django.apps import apps
 from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from accounts.models import Workspace
 from vendors.models import Offering, Vendor
@@ -28,15 +29,14 @@ def _assessment_model():
     return apps.get_model("assessments", "Assessment")
 
 
-def vendor_list_for_workspace(
+def vendor_queryset(
     workspace: Workspace, *, q: str = "", include_archived: bool = False
-) -> list[Vendor]:
-    """Return the workspace's vendors with offering counts and latest assessment.
+) -> QuerySet[Vendor]:
+    """Return the workspace's vendors by name, matching ``q`` on vendor or model.
 
-    Two queries whatever the number of vendors: one for the vendors with their
-    counts and the id of their latest assessment, one for those assessments.
-    Each vendor gets ``offerings_count``, ``latest_assessment_id`` and
-    ``latest`` (a LatestAssessment or None).
+    Each vendor carries ``offerings_count`` and ``latest_assessment_id``, the
+    newest assessment of any of its live offerings. Slice it for a page, then
+    give the page to ``vendor_latest_attach``.
     """
     assessment_model = _assessment_model()
     latest = (
@@ -46,10 +46,18 @@ def vendor_list_for_workspace(
         .order_by("-created_at", "-pk")
         .values("pk")[:1]
     )
+    live_offerings = (
+        Offering.objects.filter(vendor=OuterRef("pk"), archived_at__isnull=True)
+        .order_by()
+        .values("vendor")
+        .annotate(count=Count("pk"))
+        .values("count")
+    )
+    # Correlated subqueries rather than a join and GROUP BY: the database then
+    # works them out for the page of vendors shown, not for the whole portfolio,
+    # and counting the matches for the paginator skips them altogether.
     vendors = Vendor.objects.filter(workspace=workspace).annotate(
-        offerings_count=Count(
-            "offerings", filter=Q(offerings__archived_at__isnull=True), distinct=True
-        ),
+        offerings_count=Coalesce(Subquery(live_offerings), 0),
         latest_assessment_id=Subquery(latest),
     )
     if not include_archived:
@@ -60,8 +68,12 @@ def vendor_list_for_workspace(
             vendor=OuterRef("pk"), name__icontains=q
         )
         vendors = vendors.filter(Q(name__icontains=q) | Q(Exists(offering_matches)))
-    vendors = list(vendors.order_by("name"))
+    return vendors.order_by("name", "pk")
 
+
+def vendor_latest_attach(vendors: list[Vendor]) -> None:
+    """Set ``latest`` (a LatestAssessment or None) on each vendor, in one query."""
+    assessment_model = _assessment_model()
     ids = [v.latest_assessment_id for v in vendors if v.latest_assessment_id]
     status_labels = dict(assessment_model.Status.choices)
     rows = assessment_model.objects.filter(pk__in=ids).values(
@@ -79,7 +91,6 @@ def vendor_list_for_workspace(
     }
     for vendor in vendors:
         vendor.latest = latest_by_pk.get(vendor.latest_assessment_id)
-    return vendors
 
 
 def vendor_archived_count(workspace: Workspace) -> int:

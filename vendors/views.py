@@ -2,8 +2,10 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.http import urlencode
 from django.views.decorators.http import require_http_methods
 from django_htmx.http import HttpResponseClientRedirect
 
@@ -11,6 +13,8 @@ from accounts.permissions import current_workspace, write_required
 from vendors import selectors, services
 from vendors.forms import OfferingForm, VendorForm
 from vendors.models import Offering, Vendor
+
+VENDORS_PER_PAGE = 25
 
 
 def _get_vendor_for_user(request: HttpRequest, pk: int) -> Vendor:
@@ -27,6 +31,14 @@ def _get_offering_for_user(request: HttpRequest, pk: int) -> Offering:
 
 def _show_archived(request: HttpRequest) -> bool:
     return request.GET.get("archived") == "1"
+
+
+def _page_query(q: str, show_archived: bool) -> str:
+    """The list's search and filter, for links to its other pages."""
+    params = {"q": q} if q else {}
+    if show_archived:
+        params["archived"] = "1"
+    return urlencode(params)
 
 
 def _redirect(request: HttpRequest, to) -> HttpResponse:
@@ -48,18 +60,25 @@ def vendor_list(request: HttpRequest) -> HttpResponse:
     q = request.GET.get("q", "").strip()
     show_archived = _show_archived(request)
 
-    vendors = selectors.vendor_list_for_workspace(
-        workspace, q=q, include_archived=show_archived
-    )
+    # A page at a time keeps the list fast for a portfolio of hundreds of
+    # vendors; the search box finds any of them.
+    page = Paginator(
+        selectors.vendor_queryset(workspace, q=q, include_archived=show_archived),
+        VENDORS_PER_PAGE,
+    ).get_page(request.GET.get("page"))
+    vendors = list(page.object_list)
+    selectors.vendor_latest_attach(vendors)
 
     archived_count = selectors.vendor_archived_count(workspace)
     context = {
         "vendors": vendors,
+        "page": page,
+        "page_query": _page_query(q, show_archived),
         "q": q,
         "show_archived": show_archived,
         "archived_count": archived_count,
         # A new workspace gets the first steps instead of an empty search box.
-        "has_vendors": bool(vendors or q or archived_count),
+        "has_vendors": bool(page.paginator.count or q or archived_count),
         "can_write": request.membership.can_write,
     }
     template = "vendors/vendor_list.html"

@@ -213,3 +213,22 @@ class TestFigures:
         charts.dashboard_figures(data)
 
         assert json.dumps(data, sort_keys=True) == before
+
+    @pytest.mark.parametrize(
+        "pillars",
+        [
+            FOUR_PILLARS,
+            [_pillar("values", None), _pillar("transparency", 61.0, measured=40.0)],
+            [],
+        ],
+        ids=["claimed", "measured and unscored", "no pillars"],
+    )
+    def test_plotly_accepts_every_figure_unchanged(self, pillars):
+        # The builders write plain dicts for speed; plotly's own validation must
+        # find nothing to drop, rename or add in them.
+        import plotly.graph_objects as go
+
+        figures = charts.dashboard_figures(_result(pillars))
+
+        for figure in figures.values():
+            assert json.loads(go.Figure(figure).to_json()) == figure

@@ -58,6 +58,11 @@ def _url(assessment) -> str:
     return reverse("assessment_dashboard", args=[assessment.pk])
 
 
+def _pillar_table(html: str) -> str:
+    table = html[html.index('class="dash-pillar-table"') :]
+    return table[: table.index("</table>")]
+
+
 @pytest.fixture
 def measured_assessment(assessment):
     """An assessment with a claim, a red flag and a completed run refuting it."""
@@ -156,6 +161,29 @@ class TestClaimedBesideMeasured:
         assert optimization["measured"] == 60.0
         assert '<td class="num">60</td>' in table
         assert "not measured" in table  # the pillars without probes
+
+    def test_a_refuted_claim_is_counted_beside_the_claimed_score(
+        self, owner_client, measured_assessment
+    ):
+        response = owner_client.get(_url(measured_assessment))
+
+        table = _pillar_table(response.content.decode())
+        optimization = table[table.index("Optimization target") :]
+        optimization = optimization[: optimization.index("</tr>")]
+        # Both the raters' instructions and the sycophancy measurement are refuted.
+        assert "2 refuted" in optimization
+        assert "counts as 0" in response.content.decode()
+
+    def test_a_pillar_without_answers_is_not_assessed_though_measured(
+        self, owner_client, assessment
+    ):
+        finished_run(assessment.offering, METRICS)
+        answer_and_score(
+            assessment, {"ot_objectives_published": ("yes", "publicly_disclosed")}
+        )
+
+        table = _pillar_table(owner_client.get(_url(assessment)).content.decode())
+        assert table.count("not assessed") == 3
 
     def test_the_radar_draws_a_measured_trace(self, owner_client, measured_assessment):
         response = owner_client.get(_url(measured_assessment))
@@ -263,6 +291,18 @@ class TestMeasuredBehaviour:
         )
         assert "Start an evaluation run" in html
         assert 'id="contradictions-title"' not in html
+
+    def test_after_a_run_a_writer_is_still_offered_another(
+        self, owner_client, viewer_client, measured_assessment
+    ):
+        run_create = reverse("run_create", args=[measured_assessment.offering_id])
+
+        owner_page = owner_client.get(_url(measured_assessment)).content.decode()
+        viewer_page = viewer_client.get(_url(measured_assessment)).content.decode()
+
+        assert "Not measured yet." not in owner_page
+        assert f'href="{run_create}">Start an evaluation run' in owner_page
+        assert "Start an evaluation run" not in viewer_page
 
     def test_a_viewer_is_not_offered_to_start_a_run(
         self, viewer_client, scored_assessment

@@ -11,7 +11,7 @@ import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.html import escape
+from django.utils.html import escape, json_script
 from kombu.exceptions import OperationalError as BrokerError
 
 from assessments.models import Question, ScoreCard
@@ -197,13 +197,14 @@ class TestReportHtml:
         assert html.count("Disclosed in the model card.") < 40
         assert "…" in html
 
-    def test_assets_are_local_files(self, scored_assessment):
+    def test_the_stylesheet_is_a_local_file_and_no_script_is_loaded(
+        self, scored_assessment
+    ):
         html = pdf.report_html(scored_assessment)
 
-        assert 'src="file:///' in html
-        assert "plotly.min.js" in html
         assert 'href="file:///' in html
         assert "print.css" in html
+        assert "<script src" not in html
 
     def test_charts_are_drawn_still_for_print(self, scored_assessment):
         html = pdf.report_html(scored_assessment)
@@ -281,6 +282,28 @@ class TestPrintedPdf:
             assert pillar["title"] in text
         assert "What does the vendor's post-training primarily reward?" in text
         assert "Page 1 of" in text
+
+    def test_charts_are_drawn_into_the_printed_page(self, tmp_path):
+        figure = {
+            "data": [{"type": "bar", "orientation": "h", "x": [40], "y": ["Quokka"]}],
+            "layout": {"height": 200},
+        }
+        page = tmp_path / "report.html"
+        page.write_text(
+            f'<!doctype html><body><div data-chart="chart-q"></div>'
+            f"{json_script(figure, 'chart-q')}</body>"
+        )
+
+        content = pdf.html_print(page, footer="<span></span>")
+
+        assert "Quokka" in _pdf_text(content, tmp_path)
+
+    def test_a_chart_without_its_figure_fails_with_a_reason(self, tmp_path):
+        page = tmp_path / "report.html"
+        page.write_text('<!doctype html><body><div data-chart="chart-x"></div></body>')
+
+        with pytest.raises(pdf.ReportPrintError, match="no figure named chart-x"):
+            pdf.html_print(page, footer="<span></span>")
 
     def test_markup_in_the_vendor_name_is_printed_as_text(
         self, scored_assessment, tmp_path

@@ -169,8 +169,36 @@ class TestVendorList:
         with CaptureQueriesContext(connection) as many:
             response = owner_client.get(self.url)
 
-        assert len(response.context["vendors"]) == 30
+        assert response.context["page"].paginator.count == 30
         assert len(many.captured_queries) == len(few.captured_queries)
+
+    def test_a_long_list_comes_in_pages_that_keep_the_search(
+        self, owner_client, workspace
+    ):
+        for number in range(30):
+            VendorFactory(workspace=workspace, name=f"Northwind {number:02}")
+
+        first = owner_client.get(self.url, {"q": "north"})
+        second = owner_client.get(self.url, {"q": "north", "page": 2})
+
+        first_names = [v.name for v in first.context["vendors"]]
+        second_names = [v.name for v in second.context["vendors"]]
+        assert first_names[0] == "Northwind 00" and len(first_names) == 25
+        assert second_names == [f"Northwind {n}" for n in range(25, 30)]
+        html = first.content.decode()
+        assert "1–25 of 30 vendors matching “north”" in html
+        assert 'href="?q=north&amp;page=2"' in html
+
+    def test_search_finds_a_vendor_beyond_the_first_page(self, owner_client, workspace):
+        for number in range(30):
+            VendorFactory(workspace=workspace, name=f"Aster {number:02}")
+        VendorFactory(workspace=workspace, name="Zephyr Labs")
+
+        first_page = owner_client.get(self.url)
+        found = owner_client.get(self.url, {"q": "zeph"})
+
+        assert "Zephyr Labs" not in first_page.content.decode()
+        assert [v.name for v in found.context["vendors"]] == ["Zephyr Labs"]
 
     def test_wrong_method_is_refused(self, owner_client):
         assert owner_client.post(self.url).status_code == 405
