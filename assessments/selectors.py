@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import functools
 import json
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +23,7 @@ from assessments.models import (
     AnswerRevision,
     Assessment,
     EvidenceTier,
+    Framework,
     Pillar,
     Question,
     ScoreCard,
@@ -34,6 +36,8 @@ from evals.selectors import latest_family_results, merged_metrics
 # --- Questionnaire -----------------------------------------------------------
 
 REVISIONS_SHOWN = 10
+# Framework versions held per process; a deployment serves one or two.
+CACHED_FRAMEWORKS = 8
 ONE_MINUTE = datetime.timedelta(minutes=1)
 # The answer's fields in the order the form shows them, as a person names them.
 ANSWER_FIELD_LABELS = {
@@ -161,7 +165,6 @@ class QuestionRow:
     depends_on_text: str = ""
     depends_on_labels: tuple[str, ...] = ()
     depends_on_kind: str = ""
-    revisions: tuple[RevisionRow, ...] = ()
     revision_count: int = 0
     # What the inputs show: the stored answer, or what was typed when a save failed.
     value: Any = None
@@ -373,33 +376,24 @@ def questionnaire_for_assessment(
 ) -> Questionnaire:
     """Return every pillar's progress and the chosen pillar's questions with answers.
 
-    Four queries however many questions: pillars, questions, answers and the
-    revisions of the chosen pillar's answers. An unknown ``pillar_key`` falls
-    back to the first pillar.
+    Two queries however many questions: the chosen pillar's answers with the
+    number of changes of each, and every answer's value for the progress. The
+    pillars and questions come from a per-process cache. An unknown
+    ``pillar_key`` falls back to the first pillar.
     """
-    pillars = list(assessment.framework.pillars.order_by("order"))
-    questions = list(
-        Question.objects.filter(framework=assessment.framework).order_by(
-            "pillar__order", "order"
-        )
-    )
+    pillars, questions = framework_rows(assessment.framework)
     pillar = next((p for p in pillars if p.key == pillar_key), pillars[0])
 
+    # Only the number of changes is shown inline; the history itself loads
+    # when a person opens it (answer_history).
     answers_by_question = {
         answer.question_id: answer
         for answer in Answer.objects.filter(
             assessment=assessment, question__pillar=pillar
-        ).select_related("answered_by", "evidence_import")
+        )
+        .select_related("answered_by", "evidence_import")
+        .annotate(revision_count=models.Count("revisions"))
     }
-    # Only the chosen pillar's revisions are shown, so only those are fetched.
-    # Limitation: every revision of those answers is loaded to show the latest
-    # REVISIONS_SHOWN; an answer edited thousands of times would slow the page.
-    # A window function (ROW_NUMBER per answer) in the query would cap it.
-    revisions_by_answer: dict[int, list[dict[str, Any]]] = {}
-    for revision in AnswerRevision.objects.filter(
-        answer__in=answers_by_question.values()
-    ).values(*REVISION_FIELDS):
-        revisions_by_answer.setdefault(revision["answer_id"], []).append(revision)
     answer_rows = list(
         Answer.objects.filter(assessment=assessment).values_list(
             "question__key", "value", "tier"
@@ -408,22 +402,49 @@ def questionnaire_for_assessment(
     values_by_key = {key: value for key, value, _ in answer_rows}
 
     by_key = {question.key: question for question in questions}
-    rows = []
-    for question in questions:
-        if question.pillar_id != pillar.pk:
-            continue
-        answer = answers_by_question.get(question.pk)
-        revisions = revisions_by_answer.get(answer.pk, []) if answer else []
-        rows.append(_row(question, answer, revisions, values_by_key, by_key))
+    rows = [
+        _row(question, answers_by_question.get(question.pk), values_by_key, by_key)
+        for question in questions
+        if question.pillar_id == pillar.pk
+    ]
     return Questionnaire(
-        pillars=_progress(pillars, questions, answer_rows), pillar=pillar, rows=rows
+        pillars=_progress(list(pillars), list(questions), answer_rows),
+        pillar=pillar,
+        rows=rows,
     )
+
+
+def framework_rows(
+    framework: Framework,
+) -> tuple[tuple[Pillar, ...], tuple[Question, ...]]:
+    """Return a framework's pillars and questions in order, cached per process.
+
+    A framework version that assessments use never changes (framework_sync
+    refuses to), and one nobody uses yet is rewritten with a new checksum, so
+    its pk and checksum name its rows. ``loaded_at`` joins the key because a
+    rolled-back or restored database can hand the same pk and checksum to
+    different rows. The instances are shared between requests: read them,
+    never change them.
+    """
+    return _framework_rows(framework.pk, framework.checksum, framework.loaded_at)
+
+
+@functools.lru_cache(maxsize=CACHED_FRAMEWORKS)
+def _framework_rows(
+    framework_id: int, checksum: str, loaded_at: datetime.datetime
+) -> tuple[tuple[Pillar, ...], tuple[Question, ...]]:
+    pillars = tuple(Pillar.objects.filter(framework_id=framework_id).order_by("order"))
+    questions = tuple(
+        Question.objects.filter(framework_id=framework_id).order_by(
+            "pillar__order", "order"
+        )
+    )
+    return pillars, questions
 
 
 def _row(
     question: Question,
     answer: Answer | None,
-    all_revisions: list[dict[str, Any]],
     values_by_key: dict[str, Any],
     by_key: dict[str, Question],
 ) -> QuestionRow:
@@ -438,10 +459,6 @@ def _row(
             depends_on_labels = tuple(
                 target.option_label(value) for value in question.depends_on["values"]
             )
-    revisions = tuple(
-        _revision_row(question, revision)
-        for revision in all_revisions[:REVISIONS_SHOWN]
-    )
     return QuestionRow(
         question=question,
         number=question.order,
@@ -450,8 +467,7 @@ def _row(
         depends_on_text=depends_on_text,
         depends_on_labels=depends_on_labels,
         depends_on_kind=depends_on_kind,
-        revisions=revisions,
-        revision_count=len(all_revisions),
+        revision_count=answer.revision_count if answer else 0,
         value=answer.value if answer else None,
         tier=answer.tier if answer else "vendor_asserted",
         source_url=answer.source_url if answer else "",
@@ -580,6 +596,31 @@ def _history_text(text: str) -> str:
     if not text:
         return "none"
     return f"“{Truncator(text).chars(60)}”"
+
+
+@dataclass(frozen=True)
+class AnswerHistory:
+    """The latest changes of one answer, and how many there are in all."""
+
+    revisions: tuple[RevisionRow, ...]
+    count: int
+
+    @property
+    def is_cut_short(self) -> bool:
+        return self.count > len(self.revisions)
+
+
+def answer_history(assessment: Assessment, question: Question) -> AnswerHistory:
+    """Return the latest REVISIONS_SHOWN changes of the assessment's answer."""
+    revisions = AnswerRevision.objects.filter(
+        answer__assessment=assessment, answer__question=question
+    )
+    shown = tuple(
+        _revision_row(question, revision)
+        for revision in revisions.values(*REVISION_FIELDS)[:REVISIONS_SHOWN]
+    )
+    count = len(shown) if len(shown) < REVISIONS_SHOWN else revisions.count()
+    return AnswerHistory(revisions=shown, count=count)
 
 
 # --- Scoring -------------------------------------------------------------------

@@ -20,6 +20,11 @@ urlpatterns: list = [
         views.answer_save,
         name="answer_save",
     ),
+    path(
+        "assessments/<int:pk>/answers/<slug:question_key>/history/",
+        views.answer_history,
+        name="answer_history",
+    ),
     path("assessments/<int:pk>/edit/", views.assessment_edit, name="assessment_edit"),
     path(
         "assessments/<int:pk>/reopen/",

@@ -305,6 +305,33 @@ def _render_saved(
     return render(request, DETAIL_TEMPLATE + "#saved", context)
 
 
+@require_http_methods(["GET"])
+def answer_history(request: HttpRequest, pk: int, question_key: str) -> HttpResponse:
+    assessment = _get_assessment_for_user(request, pk)
+    question = get_object_or_404(
+        Question.objects.select_related("pillar"),
+        framework_id=assessment.framework_id,
+        key=question_key,
+    )
+
+    history = selectors.answer_history(assessment, question)
+
+    context = {
+        "assessment": assessment,
+        "offering": assessment.offering,
+        "vendor": assessment.offering.vendor,
+        "question": question,
+        "history": history,
+        "questionnaire_url": _questionnaire_url(
+            assessment, question.pillar.key, question.key
+        ),
+    }
+    template = "assessments/answer_history.html"
+    if request.htmx:
+        template += "#history"
+    return render(request, template, context)
+
+
 @require_http_methods(["POST"])
 @write_required
 def assessment_reopen(request: HttpRequest, pk: int) -> HttpResponse:

@@ -58,6 +58,12 @@ def _post(client, assessment, key, *, version=0, htmx=True, **fields):
     return client.post(_save_url(assessment, key), data, headers=headers)
 
 
+def _history(client, assessment, key: str) -> str:
+    """The answer's history, as opening it on the questionnaire loads it."""
+    url = reverse("answer_history", args=[assessment.pk, key])
+    return client.get(url, headers={"HX-Request": "true"}).text
+
+
 def _answer(assessment, key) -> Answer:
     return Answer.objects.get(assessment=assessment, question__key=key)
 
@@ -246,9 +252,12 @@ class TestAnswerSave:
         _post(owner_client, assessment, YES_NO, version=1, value="yes")
 
         html = owner_client.get(_detail(assessment)).content.decode()
+        history_url = reverse("answer_history", args=[assessment.pk, YES_NO])
+        history = owner_client.get(history_url, headers={"HX-Request": "true"})
 
         assert "History (2 changes)" in html
-        assert "Partly → Yes" in html
+        assert f'hx-get="{history_url}"' in html
+        assert "Partly → Yes" in history.text
 
     def test_saving_what_is_stored_changes_nothing(self, owner_client, assessment):
         _post(owner_client, assessment, YES_NO, value="yes")
@@ -660,9 +669,9 @@ class TestStaleSaveMerge:
         assert (answer.value, answer.version) == ("partly", 2)
         assert answer.source_url == "https://northwind.example/policy"
         assert answer.note == "Published in March."
-        page = owner_client.get(_detail(assessment)).content.decode()
-        assert "Yes → Partly" in page
-        assert "source removed" not in page and "note removed" not in page
+        history = _history(owner_client, assessment, YES_NO)
+        assert "Yes → Partly" in history
+        assert "source removed" not in history and "note removed" not in history
 
     def test_the_conflict_box_lists_only_what_use_mine_would_change(
         self, owner_client, assessment, priya_answered
@@ -910,7 +919,8 @@ class TestMultipleChoiceAndClearing:
         assert html.lstrip().startswith(f'<article id="q-{YES_NO}"')
         assert " checked" not in html.split('class="evidence-fields"')[0]
         assert "Not answered" in html
-        assert "Yes → No answer" in html
+        assert "History (2 changes)" in html
+        assert "Yes → No answer" in _history(owner_client, assessment, YES_NO)
 
     def test_clear_answer_keeps_the_note_when_the_form_sends_its_base(
         self, owner_client, assessment

@@ -352,7 +352,7 @@ class TestReview:
         )
 
         page = owner_client.get(
-            f"{assessment.get_absolute_url()}?pillar={yes_no_question.pillar.key}"
+            reverse("answer_history", args=[assessment.pk, yes_no_question.key])
         )
 
         assert "accepting the answer of Jane Vendor (vendor contact)" in page.text

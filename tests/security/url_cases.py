@@ -105,6 +105,10 @@ URL_CASES: dict[str, UrlCase] = {
         post=WRITER,
         data=lambda world: {"version": world.answer.version, "value": "x"},
     ),
+    "answer_history": UrlCase(
+        lambda world: {"pk": world.assessment.pk, "question_key": world.question.key},
+        get=MEMBER,
+    ),
     "assessment_edit": UrlCase(pk("assessment"), get=WRITER, post=WRITER),
     "assessment_reopen": UrlCase(pk("assessment"), post=WRITER),
     # evals
