@@ -197,6 +197,46 @@ class QuestionRow:
         return [str(self.value)]
 
     @property
+    def fingerprint(self) -> str:
+        """Everything the answer fields and the status line show, as one string.
+
+        The questionnaire keeps their markup per fingerprint, so a change to
+        anything they show must change it. The viewer (the status line says
+        "you") and whether the form is editable are added by the template.
+        """
+        question, answer = self.question, self.answer
+        saved = None
+        if answer is not None:
+            saved = [
+                answer.tier,
+                answer.is_answered,
+                answer.answered_by_id,
+                answer.answered_by.get_username() if answer.answered_by else "",
+                answer.evidence_import.edition if answer.evidence_import else "",
+                self.saved_ago,
+            ]
+        return json.dumps(
+            [
+                question.key,
+                question.kind,
+                question.options,
+                question.help_text,
+                question.evidence_hint,
+                self.number,
+                self.value,
+                self.tier,
+                self.source_url,
+                self.note,
+                self.version,
+                self.base,
+                self.revision_count,
+                self.just_saved,
+                saved,
+            ],
+            default=str,
+        )
+
+    @property
     def depends_on_choices(self) -> str:
         """The answers that make this question apply, as A, B or C.
 
@@ -301,32 +341,17 @@ def question_is_applicable(depends_on: dict, values_by_key: dict[str, Any]) -> b
 
 
 def _progress(
-    pillars: list[Pillar],
-    questions: list[Question],
-    answer_rows: list[tuple[str, Any, str]],
+    framework: Framework, answer_rows: list[tuple[str, Any, str]]
 ) -> list[PillarProgress]:
     """Count what the score counts: applicable scored questions, and those answered.
 
     The counts come from scoring itself, so the questionnaire and the dashboard
     cannot disagree; questions without a score (links, numbers) are not counted.
     """
-    pillar_keys = {pillar.pk: pillar.key for pillar in pillars}
+    pillars, questions = framework_specs(framework)
     result = scoring.score_assessment(
-        [scoring.PillarSpec(key=pillar.key, title=pillar.title) for pillar in pillars],
-        [
-            _question_spec(
-                {
-                    "key": question.key,
-                    "pillar__key": pillar_keys[question.pillar_id],
-                    "text": question.text,
-                    "weight": question.weight,
-                    "kind": question.kind,
-                    "options": question.options,
-                    "depends_on": question.depends_on,
-                }
-            )
-            for question in questions
-        ],
+        pillars,
+        questions,
         [
             scoring.AnswerInput(question=key, value=value, tier=tier)
             for key, value, tier in answer_rows
@@ -408,7 +433,7 @@ def questionnaire_for_assessment(
         if question.pillar_id == pillar.pk
     ]
     return Questionnaire(
-        pillars=_progress(list(pillars), list(questions), answer_rows),
+        pillars=_progress(assessment.framework, answer_rows),
         pillar=pillar,
         rows=rows,
     )
@@ -440,6 +465,45 @@ def _framework_rows(
         )
     )
     return pillars, questions
+
+
+def framework_specs(
+    framework: Framework,
+) -> tuple[tuple[scoring.PillarSpec, ...], tuple[scoring.QuestionSpec, ...]]:
+    """Return the framework's pillars and questions as scoring reads them.
+
+    Cached beside ``framework_rows`` and under the same key: building a spec
+    for every question on every page view cost the questionnaire half a
+    millisecond.
+    """
+    return _framework_specs(framework.pk, framework.checksum, framework.loaded_at)
+
+
+@functools.lru_cache(maxsize=CACHED_FRAMEWORKS)
+def _framework_specs(
+    framework_id: int, checksum: str, loaded_at: datetime.datetime
+) -> tuple[tuple[scoring.PillarSpec, ...], tuple[scoring.QuestionSpec, ...]]:
+    pillars, questions = _framework_rows(framework_id, checksum, loaded_at)
+    pillar_keys = {pillar.pk: pillar.key for pillar in pillars}
+    return (
+        tuple(
+            scoring.PillarSpec(key=pillar.key, title=pillar.title) for pillar in pillars
+        ),
+        tuple(
+            _question_spec(
+                {
+                    "key": question.key,
+                    "pillar__key": pillar_keys[question.pillar_id],
+                    "text": question.text,
+                    "weight": question.weight,
+                    "kind": question.kind,
+                    "options": question.options,
+                    "depends_on": question.depends_on,
+                }
+            )
+            for question in questions
+        ),
+    )
 
 
 def _row(

@@ -19,7 +19,10 @@ One invocation, in a throwaway folder unless ``--database`` names one:
    median of ``--requests`` rounds, both as the server measured it (gunicorn's
    access log, ``%(D)s``) and as the client saw it (loopback HTTP, a new
    connection per request). Ratio = the page's server median over the trivial
-   page's. The queries column comes from rendering the page once in this process.
+   page's. Then ``--cpu-requests`` more of each page, the pages taking turns in
+   blocks of ten, while the gunicorn worker's CPU time is read from /proc: CPU
+   ratio = its CPU per request over the trivial page's, on which the targets are
+   judged. The queries column comes from rendering the page once in this process.
 4. Autosave: ``--saves`` htmx posts of one answer, alternating its value, with
    the version the page would hold (server median and 95th percentile).
 5. PDF: ``--pdfs`` reports of the same assessment printed by the Celery job's own
@@ -57,7 +60,6 @@ from runner_bench import (
     Children,
     _redis_answers,
     free_port,
-    process_cpu_seconds,
     say,
     wait_until,
 )
@@ -70,6 +72,8 @@ PAGE_TARGET = 3.0
 AUTOSAVE_TARGET_MS = 50.0
 PDF_TARGET_S = 3.0
 ACCESS_FORMAT = "%(m)s %(U)s %(s)s %(D)s"
+# Requests of one page in a row while its CPU is measured.
+CPU_BLOCK = 10
 
 
 @dataclass(frozen=True)
@@ -216,14 +220,18 @@ class AccessLog:
     def __init__(self, path: Path) -> None:
         self.file = path.open()
         self.file.seek(0, os.SEEK_END)
+        self.partial = ""
 
     def next_ms(self, method: str, path: str) -> float:
         deadline = time.monotonic() + 5
         while time.monotonic() < deadline:
-            line = self.file.readline()
-            if not line:
+            line = self.partial + self.file.readline()
+            # A line gunicorn is still writing is kept until its end arrives.
+            if not line.endswith("\n"):
+                self.partial = line
                 time.sleep(0.001)
                 continue
+            self.partial = ""
             logged_method, logged_path, _, micros = line.split()
             if (logged_method, logged_path) == (method, path.split("?")[0]):
                 return int(micros) / 1000
@@ -336,19 +344,38 @@ def pages_cpu(
     worker_pid: int,
     timings: dict[str, Timing],
 ) -> None:
-    """Add each page's CPU per request in the gunicorn worker, page by page.
+    """Add each page's CPU per request in the gunicorn worker.
 
-    CPU time is what the server itself spends, whatever else the machine runs;
-    /proc counts it in ticks of 10 ms, so each page gets a block of requests.
+    CPU time is what the server itself spends, whatever else the machine runs.
+    It is read from the scheduler's own account (nanoseconds) rather than
+    /proc's utime and stime, whose 10 ms ticks made a block of 30 trivial pages
+    (about 100 ms) uncertain by a tenth. The pages take turns in blocks of
+    CPU_BLOCK requests, in a shuffled order each turn, so that a rare cost of
+    the process (a full garbage collection takes several milliseconds) falls
+    on every page alike instead of on whichever page happened to run then.
     """
     headers = {"Cookie": cookie}
+    spent = {page.name: 0 for page in pages}
+    turns = max(1, rounds // CPU_BLOCK)
+    for _ in range(turns):
+        order = pages[:]
+        random.shuffle(order)
+        for page in order:
+            before = process_cpu_ns(worker_pid)
+            for _ in range(CPU_BLOCK):
+                request(port, "GET", page.path, headers=headers)
+                log.next_ms("GET", page.path)
+            spent[page.name] += process_cpu_ns(worker_pid) - before
     for page in pages:
-        before = process_cpu_seconds(worker_pid)
-        for _ in range(rounds):
-            request(port, "GET", page.path, headers=headers)
-            log.next_ms("GET", page.path)
-        spent = process_cpu_seconds(worker_pid) - before
-        timings[page.name].cpu_ms = spent * 1000 / rounds
+        timings[page.name].cpu_ms = spent[page.name] / 1e6 / (turns * CPU_BLOCK)
+
+
+def process_cpu_ns(pid: int) -> int:
+    """Nanoseconds every thread of a live process has run, from /proc schedstat."""
+    return sum(
+        int(schedstat.read_text().split()[0])
+        for schedstat in Path(f"/proc/{pid}/task").glob("*/schedstat")
+    )
 
 
 def autosave_time(
@@ -454,6 +481,7 @@ def report(
     pdf: tuple[list[float], list[float]] | None,
     generation: str,
     rounds: int,
+    cpu_requests: int,
     background: float,
 ) -> list[str]:
     trivial = timings[pages[0].name]
@@ -505,8 +533,9 @@ def report(
         )
     rows += [
         f"Pages: median of {rounds} rounds; ratio = server median / trivial page's; "
-        f"CPU ratio = the gunicorn worker's CPU per request over {rounds} requests "
-        "of each page / the trivial page's (the server's own work, whatever else "
+        f"CPU ratio = the gunicorn worker's CPU per request over {cpu_requests} "
+        f"requests of each page, in turns of {CPU_BLOCK}, / the trivial page's "
+        "(the server's own work, whatever else "
         f"runs); other processes used {background:.0%} of the machine meanwhile "
         "(bg%).",
         generation,
@@ -533,6 +562,12 @@ def main() -> int:
     )
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--requests", type=int, default=30, help="rounds of pages")
+    parser.add_argument(
+        "--cpu-requests",
+        type=int,
+        default=200,
+        help=f"requests of each page whose CPU is measured, in turns of {CPU_BLOCK}",
+    )
     parser.add_argument("--saves", type=int, default=30)
     parser.add_argument("--pdfs", type=int, default=3, help="0 skips the PDF")
     parser.add_argument(
@@ -598,7 +633,7 @@ def main() -> int:
         load.start()
         timings = pages_time(port, log, pages, cookie, args.requests)
         worker_pid = [pid for pid in server_pids if pid != server_pids[0]][0]
-        pages_cpu(port, log, pages, cookie, args.requests, worker_pid, timings)
+        pages_cpu(port, log, pages, cookie, args.cpu_requests, worker_pid, timings)
         background = load.stop()
         say("timing autosave")
         autosave = autosave_time(port, log, assessment, answer, cookie, args.saves)
@@ -614,6 +649,7 @@ def main() -> int:
             pdf,
             generation,
             args.requests,
+            args.cpu_requests,
             background,
         )
         print("\n".join(rows))

@@ -103,6 +103,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     if test_name:
         DATABASES["default"]["TEST"] = {"NAME": test_name}
 
+# Each process keeps rendered fragments of its own (the questionnaire's answer
+# fields, keyed by what they show): Candor uses the cache for nothing else.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+        "OPTIONS": {"MAX_ENTRIES": 2000},
+    }
+}
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 _VALIDATORS = "django.contrib.auth.password_validation"

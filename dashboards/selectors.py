@@ -8,6 +8,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.template.defaultfilters import floatformat
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone
 
@@ -132,6 +133,24 @@ class RateBar:
     @property
     def threshold_percent(self) -> float | None:
         return None if self.threshold is None else _percent(self.threshold)
+
+    @property
+    def threshold_text(self) -> str:
+        """The threshold as "40%", or "" when the bar has none."""
+        if self.threshold is None:
+            return ""
+        return f"{floatformat(self.threshold_percent, 0)}%"
+
+    @property
+    def style(self) -> str:
+        """The CSS custom properties that place the rate, interval and threshold."""
+        style = (
+            f"--rate: {self.rate_percent}%; --low: {self.low_percent}%; "
+            f"--high: {self.high_percent}%;"
+        )
+        if self.threshold is not None:
+            style += f" --threshold: {self.threshold_percent}%;"
+        return style
 
 
 @dataclass(frozen=True)

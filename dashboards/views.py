@@ -18,7 +18,10 @@ EXPORT_STATUS_ID = "export-status"
 
 def _get_assessment_for_user(request: HttpRequest, pk: int) -> Assessment:
     return get_object_or_404(
-        Assessment.objects.select_related("offering__vendor", "framework", "owner"),
+        # The endpoint comes along: the dashboard offers a new run when there is one.
+        Assessment.objects.select_related(
+            "offering__vendor", "offering__endpoint", "framework", "owner"
+        ),
         pk=pk,
         workspace=current_workspace(request),
     )

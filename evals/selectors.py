@@ -10,6 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.models import Count, F
+from django.urls import reverse
 from django.utils import timezone
 
 from evals.models import Run, Sample
@@ -299,6 +300,15 @@ def rate_summary(
     return f"{rate:.0%} of {n} (95% CI {low * 100:.0f}–{high * 100:.0f}%)"
 
 
+SAMPLE_OUTCOME_LABELS = {
+    "errored": "Errored",
+    "ungraded": "Not graded",
+    "passed": "Passed",
+    "failed": "Failed",
+}
+SAMPLE_OUTCOME_MARKS = {"errored": "—", "ungraded": "—", "passed": "✓", "failed": "✗"}
+
+
 @dataclass(frozen=True)
 class SampleRow:
     pk: int
@@ -312,14 +322,29 @@ class SampleRow:
     cached: bool
 
     @property
+    def outcome(self) -> str:
+        """errored, ungraded, passed or failed: the row's style and its words."""
+        if self.status == "errored":
+            return "errored"
+        if self.passed is None:
+            return "ungraded"
+        return "passed" if self.passed else "failed"
+
+    @property
+    def outcome_label(self) -> str:
+        return SAMPLE_OUTCOME_LABELS[self.outcome]
+
+    @property
     def mark(self) -> str:
-        if self.status == "errored" or self.passed is None:
-            return "—"
-        return "✓" if self.passed else "✗"
+        return SAMPLE_OUTCOME_MARKS[self.outcome]
 
     @property
     def reason(self) -> str:
         return self.error or self.grade_reason
+
+    @property
+    def url(self) -> str:
+        return reverse("sample_detail", args=[self.pk])
 
 
 @dataclass(frozen=True)

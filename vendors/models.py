@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.db import models
 from django.urls import reverse
+from django.utils.text import Truncator
 
 from accounts.models import Workspace
 
@@ -31,6 +32,12 @@ class Vendor(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("vendor_detail", args=[self.pk])
+
+    @property
+    def website_label(self) -> str:
+        """The website without its scheme, cut to fit a list's column."""
+        address = self.website.replace("https://", "").replace("http://", "")
+        return Truncator(address).chars(40)
 
     @property
     def is_archived(self) -> bool:

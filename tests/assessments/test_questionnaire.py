@@ -1073,6 +1073,53 @@ class TestAssessmentReopen:
         assert decided.status == "decided"
 
 
+class TestKeptMarkup:
+    """A question's fields and status line are kept per process once rendered;
+    whatever changes what they show must show on the next load."""
+
+    def test_a_change_saved_elsewhere_shows_on_the_next_load(
+        self, owner_client, other_editor, assessment
+    ):
+        _post(owner_client, assessment, YES_NO, value="yes", note="First note")
+        assert "First note" in owner_client.get(_detail(assessment)).text
+
+        _post(
+            _client_for(other_editor),
+            assessment,
+            YES_NO,
+            version=1,
+            value="yes",
+            note="Second note",
+        )
+
+        html = owner_client.get(_detail(assessment)).text
+        assert "Second note" in html and "First note" not in html
+        assert "Last saved by priya" in html
+
+    def test_each_person_reads_the_status_line_in_their_own_words(
+        self, owner_client, owner, other_editor, assessment
+    ):
+        _post(owner_client, assessment, YES_NO, value="yes")
+        assert "Last saved by you" in owner_client.get(_detail(assessment)).text
+
+        html = _client_for(other_editor).get(_detail(assessment)).text
+
+        assert f"Last saved by {owner.get_username()}" in html
+        assert "Last saved by you" not in html
+
+    def test_a_viewer_gets_locked_fields_after_an_owner_opened_the_page(
+        self, owner_client, viewer_client, assessment
+    ):
+        _post(owner_client, assessment, YES_NO, value="yes")
+        owner_page = owner_client.get(_detail(assessment)).text
+        assert 'class="answer-fields" disabled' not in owner_page
+
+        viewer_page = viewer_client.get(_detail(assessment)).text
+
+        assert 'class="answer-fields" disabled' in viewer_page
+        assert "Clear answer" not in viewer_page
+
+
 class TestWording:
     def test_the_questionnaire_links_to_decision_and_status(
         self, owner_client, assessment
