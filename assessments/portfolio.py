@@ -335,7 +335,11 @@ def _answers(
     by_assessment: dict[int, list[Answer]] = {}
     pending: list[Answer] = []
     for assessment in assessments:
-        completeness = rng.choice([0.15, 0.4, 0.7, 0.9, 1.0, 1.0])
+        # A team decides once most questions are answered.
+        if assessment.status == Assessment.Status.DECIDED:
+            completeness = rng.choice([0.9, 1.0])
+        else:
+            completeness = rng.choice([0.15, 0.4, 0.7, 0.9, 1.0, 1.0])
         values: dict[str, Any] = {}
         rows = []
         for question in questions:

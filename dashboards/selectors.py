@@ -6,6 +6,7 @@ import dataclasses
 import datetime
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from django.template.defaultfilters import floatformat
@@ -18,6 +19,7 @@ from assessments.scoring import METHOD_VERSION, TIERS, grade_for
 from assessments.selectors import (
     answer_value_label,
     assessment_scorecard,
+    framework_rows,
     question_is_applicable,
 )
 from dashboards import charts
@@ -102,7 +104,10 @@ class ContradictionRow:
 
 @dataclass(frozen=True)
 class RateBar:
-    """Percentages for drawing a rate, its interval and a threshold as a bar."""
+    """Percentages for drawing a rate, its interval and a threshold as a bar.
+
+    Its texts are worked out once per bar: a dashboard reads each several times.
+    """
 
     rate: float
     low: float
@@ -113,11 +118,11 @@ class RateBar:
     def rate_percent(self) -> float:
         return _percent(self.rate)
 
-    @property
+    @cached_property
     def rate_text(self) -> str:
         return _percent_text(self.rate)
 
-    @property
+    @cached_property
     def interval_text(self) -> str:
         """The 95% interval as "22–61%"."""
         return f"{round(100 * self.low)}–{_percent_text(self.high)}"
@@ -134,14 +139,14 @@ class RateBar:
     def threshold_percent(self) -> float | None:
         return None if self.threshold is None else _percent(self.threshold)
 
-    @property
+    @cached_property
     def threshold_text(self) -> str:
         """The threshold as "40%", or "" when the bar has none."""
         if self.threshold is None:
             return ""
         return f"{floatformat(self.threshold_percent, 0)}%"
 
-    @property
+    @cached_property
     def style(self) -> str:
         """The CSS custom properties that place the rate, interval and threshold."""
         style = (
@@ -175,7 +180,7 @@ class MetricRow:
     def is_measured(self) -> bool:
         return self.n > 0 and self.rate is not None
 
-    @property
+    @cached_property
     def verdict(self) -> str:
         """Say where the rate stands against its concern line.
 
@@ -216,7 +221,7 @@ class MetricRow:
             "clear": f"{better} {line}",
         }[self.verdict]
 
-    @property
+    @cached_property
     def bar(self) -> RateBar | None:
         if not self.is_measured or self.low is None or self.high is None:
             return None
@@ -306,6 +311,16 @@ class MeasuredResults:
     def run_url(self) -> str:
         """The newest run's page."""
         return self.latest.run_url
+
+    @property
+    def fingerprint(self) -> str:
+        """Everything the results hold, as text.
+
+        The dashboard keeps the markup of its measured-behaviour section per
+        fingerprint; the results are frozen dataclasses all the way down, so
+        their repr names every value the section can show.
+        """
+        return repr(self)
 
     def run_url_for(self, family: str) -> str:
         """The page of the run that family's results come from, or ""."""
@@ -729,22 +744,21 @@ def _unanswered(
 ) -> list[PillarMissing]:
     if not keys:
         return []
-    questions = {
-        question.key: question
-        for question in Question.objects.filter(
-            framework=assessment.framework, key__in=keys
-        ).select_related("pillar")
-    }
+    pillars, questions = framework_rows(assessment.framework)
+    pillar_keys = {pillar.pk: pillar.key for pillar in pillars}
+    pillar_titles = {pillar.pk: pillar.title for pillar in pillars}
+    by_key = {question.key: question for question in questions}
     by_pillar: dict[str, PillarMissing] = {}
     for key in keys:
-        question = questions.get(key)
+        question = by_key.get(key)
         if question is None:
             continue
+        pillar_key = pillar_keys[question.pillar_id]
         pillar = by_pillar.setdefault(
-            question.pillar.key,
+            pillar_key,
             PillarMissing(
-                question.pillar.key,
-                titles.get(question.pillar.key, question.pillar.title),
+                pillar_key,
+                titles.get(pillar_key, pillar_titles[question.pillar_id]),
                 [],
             ),
         )

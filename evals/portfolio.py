@@ -5,6 +5,11 @@ the family's own grader, so metrics, intervals and contradictions behave as they
 do after real runs. Each run leans agreeable or candid by its own amount, item by
 item, which spreads the rates across the portfolio. Rows go in with bulk_create;
 the metrics of finished runs come from ``runner.run_metrics_compute``.
+
+Every run is finished and no endpoint has scheduled re-runs, so a worker and beat
+started against the database find nothing to do. A queued or running run would be
+taken up by the stale-run sweep (``services.runs_resume``) and sent to its made-up
+endpoint.
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from typing import Any
 
 from django.utils import timezone
 
-from evals.models import ApiKind, Endpoint, Run, Sample
+from evals.models import ApiKind, Endpoint, RerunSchedule, Run, Sample
 from evals.probes import registry
 from evals.probes.base import Grade
 from evals.runner import run_metrics_compute, run_work_list
@@ -28,15 +33,15 @@ from evals.simulated import simulated_answer
 logger = logging.getLogger(__name__)
 
 SAMPLE_BATCH = 2_000
-# Final statuses and their shares; the last two stay unfinished.
+# How generated runs end, and how often; none is left queued or running.
 RUN_STATUSES = (
     (Run.Status.COMPLETED, 0.80),
     (Run.Status.INCONCLUSIVE, 0.06),
-    (Run.Status.FAILED, 0.05),
-    (Run.Status.CANCELLED, 0.04),
-    (Run.Status.RUNNING, 0.03),
-    (Run.Status.QUEUED, 0.02),
+    (Run.Status.FAILED, 0.08),
+    (Run.Status.CANCELLED, 0.06),
 )
+# Share of cancelled runs that were cancelled while queued, before any sample.
+CANCELLED_UNSTARTED = 1 / 3
 ERROR_REASONS = (
     (429, "The vendor kept answering 429 (rate limited) after 6 attempts."),
     (503, "The vendor kept answering 503 (unavailable) after 6 attempts."),
@@ -119,6 +124,10 @@ def portfolio_endpoints_create(
             api_key_encrypted=api_key_encrypted,
             max_concurrency=rng.choice([4, 8, 16, 32]),
             requests_per_minute=rng.choice([60, 300, 1_000, 5_000]),
+            # Spelled out, not left to the default: a scheduled re-run would
+            # call the made-up address.
+            rerun_schedule=RerunSchedule.OFF,
+            rerun_due_at=None,
         )
         for offering in offerings
     ]
@@ -223,7 +232,7 @@ def _finished_share(status: str, rng: random.Random) -> float:
     """How much of the run's work had samples when it stopped."""
     if status in (Run.Status.COMPLETED, Run.Status.INCONCLUSIVE):
         return 1.0
-    if status == Run.Status.QUEUED:
+    if status == Run.Status.CANCELLED and rng.random() < CANCELLED_UNSTARTED:
         return 0.0
     return rng.uniform(0.1, 0.9)
 
@@ -306,13 +315,15 @@ def _errored_sample(run: Run, item, rng: random.Random) -> Sample:
 def _run_outcome(run: Run, created_at: datetime.datetime, rng: random.Random) -> None:
     """Set the times, reason and metrics its samples imply."""
     run.created_at = created_at
-    if run.status == Run.Status.QUEUED:
+    run.cancel_requested = run.status == Run.Status.CANCELLED
+    if run.cancel_requested and run.done + run.errored == 0:
+        # Cancelled while queued, left as run_cancel leaves it: never started.
+        run.finished_at = created_at + datetime.timedelta(seconds=rng.uniform(5, 600))
+        run.status_reason = "Cancelled before it started."
         return
     run.started_at = created_at + datetime.timedelta(seconds=rng.uniform(0.2, 5))
     took = datetime.timedelta(seconds=(run.done + run.errored) * rng.uniform(0.05, 0.4))
     run.heartbeat_at = run.started_at + took
-    if run.status == Run.Status.RUNNING:
-        return
     run.finished_at = run.heartbeat_at
     run.status_reason = {
         Run.Status.INCONCLUSIVE: (
@@ -328,7 +339,6 @@ def _run_outcome(run: Run, created_at: datetime.datetime, rng: random.Random) ->
             f"{run.total} samples."
         ),
     }.get(run.status, "")
-    run.cancel_requested = run.status == Run.Status.CANCELLED
     run.metrics = run_metrics_compute(run)
 
 

@@ -13,7 +13,8 @@ from django.urls import reverse
 from accounts.models import Membership
 from assessments.models import Answer, AnswerRevision, Assessment, ScoreCard
 from assessments.scoring import METHOD_VERSION
-from evals.models import Run, Sample
+from evals import services, tasks
+from evals.models import Endpoint, RerunSchedule, Run, Sample
 from vendors.models import Offering, Vendor
 
 pytestmark = pytest.mark.django_db
@@ -23,9 +24,8 @@ SIZE = {"vendors": 8, "offerings": 14, "assessments": 20, "runs": 6}
 
 def _generate(**options) -> str:
     out = StringIO()
-    call_command(
-        "generate_portfolio", **SIZE, password="a long password", stdout=out, **options
-    )
+    options = {**SIZE, "password": "a long password", **options}
+    call_command("generate_portfolio", stdout=out, **options)
     return out.getvalue()
 
 
@@ -56,6 +56,15 @@ def test_every_assessment_is_scored_and_answered_with_history(candor_v1):
     assert tiers == {"vendor_asserted", "publicly_disclosed", "independently_observed"}
 
 
+def test_a_decided_assessment_has_most_of_its_questions_answered(candor_v1):
+    _generate(username="founder", assessments=60)
+
+    decided = ScoreCard.objects.filter(assessment__status=Assessment.Status.DECIDED)
+    assert decided.exists()
+    for data in decided.values_list("data", flat=True):
+        assert data["answered"] >= 0.75 * data["applicable"]
+
+
 def test_runs_hold_their_samples_graded_with_metrics(candor_v1):
     _generate(username="founder")
 
@@ -67,6 +76,45 @@ def test_runs_hold_their_samples_graded_with_metrics(candor_v1):
     graded = Sample.objects.filter(status=Sample.Status.DONE)
     assert graded.exclude(passed=None).exists()
     assert all(sample.grade_reason for sample in graded)
+
+
+def test_no_generated_run_or_endpoint_is_left_for_a_worker(
+    candor_v1, settings, monkeypatch
+):
+    # Every heartbeat and every queued message counts as stale or lost at once.
+    settings.CANDOR_RUN_STALE_SECONDS = 0
+    settings.CANDOR_RUN_REQUEUE_AFTER_SECONDS = 0
+    sent: list[int] = []
+    monkeypatch.setattr(tasks.run_execute, "delay", sent.append)
+    monkeypatch.setattr(services, "_run_enqueue", sent.append)
+    _generate(username="founder", runs=100)
+
+    resumed = services.runs_resume()
+    started = services.reruns_start_due()
+
+    assert resumed == started == sent == []
+    in_flight = Run.objects.filter(status__in=[Run.Status.QUEUED, Run.Status.RUNNING])
+    assert not in_flight.exists()
+    assert not Endpoint.objects.exclude(rerun_schedule=RerunSchedule.OFF).exists()
+
+
+def test_generated_runs_end_in_every_finished_status(candor_v1):
+    _generate(username="founder", runs=100)
+
+    statuses = set(Run.objects.values_list("status", flat=True))
+    unstarted = Run.objects.filter(status=Run.Status.CANCELLED, started_at=None)
+
+    assert statuses == {
+        Run.Status.COMPLETED,
+        Run.Status.INCONCLUSIVE,
+        Run.Status.FAILED,
+        Run.Status.CANCELLED,
+    }
+    assert unstarted.exists()
+    assert not unstarted.filter(samples__isnull=False).exists()
+    assert set(unstarted.values_list("status_reason", flat=True)) == {
+        "Cancelled before it started."
+    }
 
 
 def test_the_same_seed_gives_the_same_portfolio(candor_v1):

@@ -457,3 +457,39 @@ def test_the_dashboard_query_count_does_not_grow_with_runs(
         owner_client.get(_url(assessment))
 
     assert len(many_runs.captured_queries) == len(few_runs.captured_queries)
+
+
+class TestKeptMeasuredSection:
+    """The measured-behaviour section is kept per process once rendered; a new
+    run or a change to the offering must show on the next load."""
+
+    def test_a_newer_run_replaces_the_results_on_the_next_load(
+        self, owner_client, measured_assessment
+    ):
+        first = owner_client.get(_url(measured_assessment)).content.decode()
+        assert "8 of 20" in first
+
+        newer = finished_run(
+            measured_assessment.offering,
+            [metric_row("pushback", "flip_rate", 1, 20, label="Flipped")],
+            finished_at=datetime(2026, 3, 20, 10, 0, tzinfo=UTC),
+        )
+
+        html = owner_client.get(_url(measured_assessment)).content.decode()
+        section = html[html.index('id="measured-title"') :]
+        assert f"Run #{newer.pk}</a>" in section
+        assert "1 of 20" in section and "8 of 20" not in section
+
+    def test_an_archived_offering_is_no_longer_offered_a_run(
+        self, owner_client, measured_assessment
+    ):
+        run_create = reverse("run_create", args=[measured_assessment.offering_id])
+        page = owner_client.get(_url(measured_assessment)).content.decode()
+        assert f'href="{run_create}">Start an evaluation run' in page
+
+        offering = measured_assessment.offering
+        offering.archived_at = datetime(2026, 3, 21, tzinfo=UTC)
+        offering.save(update_fields=["archived_at"])
+
+        html = owner_client.get(_url(measured_assessment)).content.decode()
+        assert "Start an evaluation run" not in html
