@@ -128,7 +128,7 @@ class EndpointForm(_ApiKeyFields):
         help_text=(
             "Re-run every built-in probe family, fresh, on this schedule, so the "
             "dashboard can flag a model whose behaviour drifts. Each re-run costs "
-            "tokens like a run started by hand."
+            "tokens like a run started by hand, and no token budget stops it."
         ),
     )
 

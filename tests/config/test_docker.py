@@ -10,14 +10,22 @@ from pathlib import Path
 
 import pytest
 import yaml
+from django.conf import settings
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCKER = ROOT / "docker"
 APP_SERVICES = {
     "web": "start-web.sh",
-    "worker": "start-worker.sh",
+    "worker-runs": "start-worker.sh",
+    "worker-reports": "start-worker.sh",
     "beat": "start-beat.sh",
 }
+START_SCRIPTS = sorted(set(APP_SERVICES.values()))
+WORKERS = sorted(
+    name for name, script in APP_SERVICES.items() if script == "start-worker.sh"
+)
+# An interpolated variable with its default, or a literal port.
+PORT = r"(\$\{[A-Z_]+:-\d+\}|\d+)"
 
 
 @pytest.fixture(scope="module")
@@ -27,6 +35,10 @@ def services() -> dict:
 
 def _final_stage(dockerfile: str) -> str:
     return re.split(r"^FROM ", dockerfile, flags=re.MULTILINE)[-1]
+
+
+def _queues(service: dict) -> set[str]:
+    return set(service["environment"]["CELERY_QUEUES"].split(","))
 
 
 def test_compose_runs_postgres_redis_web_worker_and_beat(services):
@@ -49,6 +61,53 @@ def test_the_web_health_check_asks_healthz(services):
     assert "/healthz" in " ".join(services["web"]["healthcheck"]["test"])
 
 
+def test_the_web_listens_publishes_and_is_checked_on_one_port(services):
+    web = services["web"]
+    published = re.fullmatch(f"{PORT}:{PORT}", web["ports"][0])
+    checked = re.search(
+        f"localhost:{PORT}/healthz", " ".join(web["healthcheck"]["test"])
+    )
+    bound = re.search(
+        r'--bind "0\.0\.0\.0:(\$\{PORT[^}]*\})"', (DOCKER / "start-web.sh").read_text()
+    )
+
+    assert bound, "start-web.sh no longer binds to ${PORT}"
+    assert published.group(2) == checked.group(1) == web["environment"]["PORT"]
+    assert web["environment"]["PORT"].startswith("${PORT")
+
+
+def test_runs_have_workers_of_their_own(services):
+    assert _queues(services["worker-runs"]) == {"runs"}
+    assert _queues(services["worker-reports"]) == {"celery", "reports"}
+
+
+def test_every_queue_a_task_is_sent_to_has_a_worker(services):
+    routed = {route["queue"] for route in settings.CELERY_TASK_ROUTES.values()}
+    consumed = set().union(*(_queues(services[name]) for name in WORKERS))
+
+    assert routed | {"celery"} <= consumed
+
+
+def test_each_kind_of_worker_has_its_own_replicas_and_concurrency(services):
+    setting = r"\$\{CANDOR_[A-Z_]+:-\d+\}"
+    replicas = [services[name]["deploy"]["replicas"] for name in WORKERS]
+    concurrency = [
+        services[name]["environment"]["CELERY_CONCURRENCY"] for name in WORKERS
+    ]
+
+    for value in replicas + concurrency:
+        assert re.fullmatch(setting, value), value
+    assert len(set(replicas + concurrency)) == 2 * len(WORKERS)
+
+
+@pytest.mark.parametrize("name", WORKERS)
+def test_each_worker_pings_itself_for_its_health_check(services, name):
+    check = " ".join(services[name]["healthcheck"]["test"])
+
+    assert "celery -A config inspect ping" in check
+    assert "--destination celery@$$HOSTNAME" in check
+
+
 @pytest.mark.parametrize("name", sorted(APP_SERVICES))
 def test_app_services_start_by_their_script_once_the_database_is_ready(services, name):
     service = services[name]
@@ -63,7 +122,7 @@ def test_app_services_start_by_their_script_once_the_database_is_ready(services,
     assert service["environment"]["DATABASE_URL"].startswith("postgres://")
 
 
-@pytest.mark.parametrize("script", sorted(APP_SERVICES.values()))
+@pytest.mark.parametrize("script", START_SCRIPTS)
 def test_start_scripts_exec_their_process(script):
     path = DOCKER / script
     commands = [
@@ -132,7 +191,7 @@ def _settings_read_from_the_environment() -> set[str]:
 
 def _variables_read_by_the_docker_files() -> set[str]:
     text = "".join(
-        (DOCKER / name).read_text() for name in ("compose.yaml", *APP_SERVICES.values())
+        (DOCKER / name).read_text() for name in ("compose.yaml", *START_SCRIPTS)
     )
     return set(re.findall(r"\$\{([A-Z][A-Z0-9_]*)", text))
 

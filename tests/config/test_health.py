@@ -20,11 +20,20 @@ def _unused_redis_url() -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
-def test_without_a_worker_the_answer_is_503_naming_the_worker(client):
+def test_without_a_worker_the_web_still_answers_200_naming_the_worker(client):
     response = client.get("/healthz")
 
-    assert response.status_code == 503
+    assert response.status_code == 200
     assert response.json() == {"database": True, "redis": True, "worker": False}
+
+
+def test_without_a_worker_no_error_is_logged(client, caplog):
+    caplog.set_level("WARNING")
+
+    client.get("/healthz")
+
+    assert [r for r in caplog.records if r.levelname == "ERROR"] == []
+    assert "no Celery worker answered a ping" in caplog.text
 
 
 def test_with_redis_down_the_answer_is_503_naming_redis(client, settings):
@@ -58,13 +67,22 @@ def test_with_the_database_down_the_answer_is_503_naming_it(client, monkeypatch)
     assert response.json()["database"] is False
 
 
+def test_with_a_worker_answering_the_answer_is_200(client, monkeypatch):
+    monkeypatch.setattr(health, "worker_answers", lambda: True)
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"database": True, "redis": True, "worker": True}
+
+
 def test_it_answers_any_host_over_http_signed_out(settings):
     settings.ALLOWED_HOSTS = ["candor.example.com"]
     settings.SECURE_SSL_REDIRECT = True
 
     response = Client(HTTP_HOST="10.0.0.7:8000").get("/healthz")
 
-    assert response.status_code == 503
+    assert response.status_code == 200
     assert set(response.json()) == {"database", "redis", "worker"}
     assert "no-cache" in response["Cache-Control"]
 
