@@ -6,4 +6,5 @@ exec gunicorn config.wsgi \
   --bind "0.0.0.0:${PORT:-8000}" \
   --workers "${GUNICORN_WORKERS:-3}" \
   --threads "${GUNICORN_THREADS:-4}" \
-  --access-logfile - --error-logfile -
+  --access-logfile - --error-logfile - \
+  --logger-class config.gunicorn_logging.TokenRedactingLogger

@@ -125,3 +125,28 @@ def test_web_worker_and_beat_start_and_report_healthy(start, image_env, tmp_path
     assert "gunicorn" in _command_line(web)
     assert "celery -A config worker" in _command_line(worker)
     assert "celery -A config beat" in _command_line(beat)
+
+
+def test_web_access_log_names_link_paths_without_their_tokens(
+    start, image_env, tmp_path
+):
+    base_url = f"http://127.0.0.1:{image_env['PORT']}"
+    start("start-web.sh")
+    wait_until(lambda: _get(f"{base_url}/healthz")[0] == 200, timeout=60)
+    vendor_token, invitation_token = "vendorLinkSecret123", "invitationSecret456"
+
+    assert _get(f"{base_url}/v/{vendor_token}/")[0] == 404
+    assert _get(f"{base_url}/invitations/{invitation_token}/")[0] == 404
+    web_log = tmp_path / "start-web.sh.log"
+    wait_until(
+        lambda: all(
+            request in web_log.read_text()
+            for request in ('"GET /v/', '"GET /invitations/')
+        ),
+        timeout=10,
+    )
+
+    access_log = web_log.read_text()
+    assert "GET /v/[token]/" in access_log
+    assert vendor_token not in access_log
+    assert invitation_token not in access_log
