@@ -154,6 +154,15 @@ class FieldErrors(dict):
         return []
 
 
+def value_as_list(value: Any) -> list[str]:
+    """An answer's value as a list, so templates can test membership for any kind."""
+    if value in (None, ""):
+        return []
+    if isinstance(value, list):
+        return [str(item) for item in value]
+    return [str(value)]
+
+
 @dataclass(frozen=True)
 class QuestionRow:
     """One question as the questionnaire shows it, with what its form should hold."""
@@ -189,12 +198,7 @@ class QuestionRow:
 
     @property
     def values(self) -> list[str]:
-        """The value as a list, so templates can test membership for any kind."""
-        if self.value in (None, ""):
-            return []
-        if isinstance(self.value, list):
-            return [str(item) for item in self.value]
-        return [str(self.value)]
+        return value_as_list(self.value)
 
     @property
     def fingerprint(self) -> str:
@@ -838,11 +842,7 @@ class VendorQuestionRow:
 
     @property
     def values(self) -> list[str]:
-        if self.value in (None, ""):
-            return []
-        if isinstance(self.value, list):
-            return [str(item) for item in self.value]
-        return [str(self.value)]
+        return value_as_list(self.value)
 
     @property
     def general_errors(self) -> list[str]:
