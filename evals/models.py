@@ -127,6 +127,8 @@ class Run(models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
     )
+    # Started by the endpoint's re-run schedule rather than by a person.
+    scheduled = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
     # Refreshed while a worker drives the run; a stale heartbeat means it died.

@@ -263,8 +263,13 @@ def run_start(
     fresh: bool,
     budget_tokens: int | None,
     judge=None,
+    scheduled: bool = False,
 ) -> Run:
-    """Create a queued run of the offering's endpoint and enqueue it after commit."""
+    """Create a queued run of the offering's endpoint and enqueue it after commit.
+
+    ``user`` is who started it, or None for a run started by the re-run schedule
+    (``scheduled``).
+    """
     from evals.runner import run_work_list
 
     endpoint = Endpoint.objects.filter(offering=offering).first()
@@ -299,13 +304,15 @@ def run_start(
         ),
         total=len(run_work_list(family_keys, repeats)),
         created_by=user,
+        scheduled=scheduled,
     )
     logger.info(
-        "run=%s queued offering=%s families=%s total=%s",
+        "run=%s queued offering=%s families=%s total=%s scheduled=%s",
         run.pk,
         offering.pk,
         ",".join(family_keys),
         run.total,
+        scheduled,
     )
     transaction.on_commit(functools.partial(_run_enqueue, run.pk))
     return run
@@ -784,6 +791,15 @@ def _rerun_start(
             pk=endpoint_id
         )
         offering = endpoint.offering
+        if offering.is_archived or offering.vendor.is_archived:
+            # The period is used up: a restored offering picks up its schedule
+            # where it stands instead of catching up on what it missed.
+            logger.info(
+                "rerun endpoint=%s skipped this period: offering=%s is archived",
+                endpoint_id,
+                offering.pk,
+            )
+            return None
         runs = Run.objects.filter(offering=offering).select_related("judge")
         busy = runs.filter(status__in=[Run.Status.QUEUED, Run.Status.RUNNING]).first()
         if busy is not None:
@@ -809,6 +825,7 @@ def _rerun_start(
                 fresh=True,
                 budget_tokens=None,
                 judge=previous.judge if previous else None,
+                scheduled=True,
             )
         except ValidationError as error:
             logger.warning(

@@ -222,6 +222,24 @@ class TestDueReruns:
         assert endpoint.rerun_due_at > timezone.now()
         assert f"skipped this period: run={busy.pk} is still running" in caplog.text
 
+    @pytest.mark.parametrize("archived", ["offering", "vendor"])
+    def test_an_archived_offering_or_vendor_is_not_re_run(
+        self, offering, enqueued, archived, caplog
+    ):
+        endpoint = _due_endpoint(offering)
+        archived_object = offering if archived == "offering" else offering.vendor
+        archived_object.archived_at = timezone.now()
+        archived_object.save()
+
+        with caplog.at_level("INFO", logger="evals.services"):
+            started = services.reruns_start_due()
+
+        endpoint.refresh_from_db()
+        assert started == enqueued == []
+        assert not Run.objects.filter(offering=offering).exists()
+        assert endpoint.rerun_due_at > timezone.now()
+        assert f"offering={offering.pk} is archived" in caplog.text
+
     def test_of_two_claims_of_one_due_time_only_the_first_wins(self, offering):
         endpoint = _due_endpoint(offering)
         now = timezone.now()
@@ -230,6 +248,80 @@ class TestDueReruns:
         second = services.endpoint_rerun_claim(endpoint.pk, endpoint.rerun_due_at, now)
 
         assert (first, second) == (True, False)
+
+
+# --- What the pages say of the schedule ---------------------------------------------
+
+
+@pytest.mark.django_db
+class TestSchedulePages:
+    def test_a_scheduled_run_says_the_schedule_started_it(
+        self, owner_client, owner, offering, enqueued
+    ):
+        _due_endpoint(offering)
+        (scheduled_id,) = services.reruns_start_due()
+        Run.objects.filter(pk=scheduled_id).update(status=Run.Status.COMPLETED)
+        by_hand = services.run_start(
+            offering=offering,
+            user=owner,
+            families=["pushback"],
+            repeats=1,
+            fresh=False,
+            budget_tokens=None,
+        )
+
+        scheduled_page = owner_client.get(
+            Run.objects.get(pk=scheduled_id).get_absolute_url()
+        ).content.decode()
+        by_hand_page = owner_client.get(by_hand.get_absolute_url()).content.decode()
+        run_list = owner_client.get(
+            reverse("run_list", args=[offering.pk])
+        ).content.decode()
+
+        assert "by the endpoint's re-run schedule" in scheduled_page
+        assert f"by {owner.get_username()}" in by_hand_page
+        assert "re-run schedule" not in by_hand_page
+        assert run_list.count(">scheduled</small>") == 1
+
+    def test_the_offering_page_names_the_schedule_and_its_next_run(
+        self, owner_client, offering
+    ):
+        endpoint = _due_endpoint(
+            offering, schedule=RerunSchedule.WEEKLY, minutes_ago=-90
+        )
+        due = timezone.localtime(endpoint.rerun_due_at).strftime("%-d %b %Y, %H:%M")
+
+        page = owner_client.get(offering.get_absolute_url()).content.decode()
+
+        assert f"<dt>Re-runs</dt><dd>Every week, the next one due {due}</dd>" in page
+
+    def test_the_offering_page_says_re_runs_are_off(self, owner_client, offering):
+        EndpointFactory(offering=offering)
+
+        page = owner_client.get(offering.get_absolute_url()).content.decode()
+
+        assert '<dt>Re-runs</dt><dd><span class="muted">Off</span></dd>' in page
+
+    @pytest.mark.parametrize(
+        "archived, reason",
+        [("offering", "this offering"), ("vendor", "its vendor")],
+    )
+    def test_archiving_pauses_the_schedule_on_both_pages(
+        self, owner_client, offering, archived, reason
+    ):
+        _due_endpoint(offering, schedule=RerunSchedule.DAILY, minutes_ago=-90)
+        archived_object = offering if archived == "offering" else offering.vendor
+        archived_object.archived_at = timezone.now()
+        archived_object.save()
+
+        offering_page = owner_client.get(offering.get_absolute_url()).content.decode()
+        endpoint_page = owner_client.get(
+            reverse("endpoint_edit", args=[offering.pk])
+        ).content.decode()
+
+        paused = f"paused while {reason} is archived"
+        assert f"Every day, {paused}" in offering_page
+        assert f"Scheduled re-runs: every day, {paused}." in endpoint_page
 
 
 def test_a_beat_down_for_days_starts_one_re_run_at_the_usual_time():
