@@ -168,6 +168,7 @@ def gunicorn_start(children: Children, env: dict[str, str], port: int) -> Path:
             str(access_log),
             "--access-logformat",
             ACCESS_FORMAT,
+            "--no-control-socket",
         ],
         env,
     )
@@ -182,7 +183,10 @@ def descendants(pid: int) -> list[int]:
         current = queue.pop()
         found.append(current)
         for task in Path(f"/proc/{current}/task").glob("*"):
-            children = (task / "children").read_text().split()
+            try:
+                children = (task / "children").read_text().split()
+            except OSError:
+                continue  # the thread or its process ended after the listing
             queue.extend(int(child) for child in children)
     return found
 
