@@ -3,10 +3,10 @@ page in the same run, over a real gunicorn server; plus autosave and the PDF.
 
 One invocation, in a throwaway folder unless ``--database`` names one:
 
-1. Migrates a fresh SQLite database and fills it with ``manage.py
-   generate_portfolio`` (500 vendors, 1,000 offerings, 2,000 assessments with
-   answers and scores, 500 runs with samples; ``--scale`` shrinks or grows it),
-   timing the generation.
+1. Migrates a fresh SQLite database (with ``--postgres``, a throwaway PostgreSQL
+   cluster) and fills it with ``manage.py generate_portfolio`` (500 vendors, 1,000
+   offerings, 2,000 assessments with answers and scores, 500 runs with samples;
+   ``--scale`` shrinks or grows it), timing the generation.
 2. Starts a Redis (answer saves enqueue a rescoring, as in production) and
    gunicorn (``--workers 1``, sync) serving Candor with the bench's URL conf
    (``bench/pages_urls.py``): Candor's URLs plus a trivial page, a signed-in page
@@ -47,6 +47,7 @@ import resource
 import shutil
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -101,7 +102,9 @@ class Timing:
 # --- The environment and the processes ---------------------------------------------
 
 
-def bench_environment(folder: Path, database: Path, redis_port: int) -> dict[str, str]:
+def bench_environment(
+    folder: Path, database_url: str, redis_port: int
+) -> dict[str, str]:
     from cryptography.fernet import Fernet
 
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
@@ -111,7 +114,7 @@ def bench_environment(folder: Path, database: Path, redis_port: int) -> dict[str
             "PYTHONPATH": os.pathsep.join([str(ROOT), str(BENCH)]),
             "DJANGO_SECRET_KEY": "bench-only-secret-key",
             "DJANGO_DEBUG": "false",
-            "DATABASE_URL": f"sqlite:///{database}",
+            "DATABASE_URL": database_url,
             "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
             "CELERY_BROKER_URL": f"redis://127.0.0.1:{redis_port}/0",
             "CELERY_TASK_ALWAYS_EAGER": "false",
@@ -123,6 +126,35 @@ def bench_environment(folder: Path, database: Path, redis_port: int) -> dict[str
         }
     )
     return env
+
+
+class ThrowawayPostgres:
+    """A PostgreSQL cluster in a folder of its own, made and stopped by bin/setup.sh."""
+
+    def __init__(self) -> None:
+        # A folder of its own: as root, bin/setup.sh hands it to the postgres user.
+        self.folder = Path(tempfile.mkdtemp(prefix="candor-pages-bench-postgres-"))
+        self.port = free_port()
+        self.url = f"postgres://candor@127.0.0.1:{self.port}/candor"
+
+    def start(self) -> None:
+        say(f"starting PostgreSQL on port {self.port}")
+        self._setup_sh(f'start_postgres {self.port} "{self.folder}"')
+
+    def cpu_seconds(self) -> float:
+        """CPU of the server and its backends, ended ones included."""
+        postmaster_pid = self.folder / "data" / "postmaster.pid"
+        server = int(postmaster_pid.read_text().split("\n", 1)[0])
+        return processes_cpu_seconds(descendants(server))
+
+    def stop(self) -> None:
+        self._setup_sh(f'stop_postgres "{self.folder}"')
+        shutil.rmtree(self.folder, ignore_errors=True)
+
+    def _setup_sh(self, command: str) -> None:
+        subprocess.run(
+            ["bash", "-c", f'source "{ROOT}/bin/setup.sh" && {command}'], check=True
+        )
 
 
 def redis_start(children: Children, env: dict[str, str], port: int) -> None:
@@ -464,7 +496,13 @@ def _cpu_seconds() -> float:
     own = resource.getrusage(resource.RUSAGE_SELF)
     children = resource.getrusage(resource.RUSAGE_CHILDREN)
     total = own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
-    for pid in descendants(os.getpid())[1:]:
+    return total + processes_cpu_seconds(descendants(os.getpid())[1:])
+
+
+def processes_cpu_seconds(pids: list[int]) -> float:
+    """CPU of these processes and of the children they have reaped, from /proc."""
+    total = 0.0
+    for pid in pids:
         try:
             fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
         except FileNotFoundError:
@@ -564,6 +602,12 @@ def main() -> int:
         help="an SQLite file already holding a generated portfolio (owner "
         f"{USERNAME!r}); default: generate one in the work folder",
     )
+    parser.add_argument(
+        "--postgres",
+        action="store_true",
+        help="generate and serve the portfolio from a throwaway PostgreSQL cluster "
+        "(Debian's postgresql) instead of SQLite",
+    )
     parser.add_argument("--scale", type=float, default=1.0)
     parser.add_argument("--requests", type=int, default=30, help="rounds of pages")
     parser.add_argument(
@@ -589,25 +633,32 @@ def main() -> int:
     )
     parser.add_argument("--keep", action="store_true", help="keep the work folder")
     args = parser.parse_args()
+    if args.postgres and args.database:
+        parser.error("--database reuses an SQLite file; --postgres generates anew")
 
     sys.path[:0] = [str(ROOT), str(BENCH)]
     folder = Path(tempfile.mkdtemp(prefix="candor-pages-bench-"))
+    postgres = ThrowawayPostgres() if args.postgres else None
     database = (
         args.database.resolve() if args.database else folder / "portfolio.sqlite3"
     )
+    database_url = postgres.url if postgres else f"sqlite:///{database}"
     children = Children(folder)
-    say(f"work folder {folder}, database {database}")
+    say(f"work folder {folder}, database {database_url}")
     signal.signal(signal.SIGTERM, _interrupt)
     try:
+        if postgres:
+            postgres.start()
         redis_port, port = free_port(), free_port()
-        env = bench_environment(folder, database, redis_port)
+        env = bench_environment(folder, database_url, redis_port)
         os.environ.update(env)
         import django
 
         django.setup()
         from django.core.management import call_command
 
-        generation = f"Portfolio: reused {database}."
+        engine = "PostgreSQL" if postgres else "SQLite"
+        generation = f"Portfolio: reused {database} (SQLite)."
         call_command("migrate", verbosity=0)
         if args.database is None:
             say("generating the portfolio")
@@ -620,7 +671,7 @@ def main() -> int:
                 stdout=sys.stderr,
             )
             generation = (
-                f"Portfolio generated (scale {args.scale:g}) in "
+                f"Portfolio generated (scale {args.scale:g}, {engine}) in "
                 f"{time.perf_counter() - started:.1f} s."
             )
 
@@ -635,10 +686,14 @@ def main() -> int:
         load = Background([*server_pids, children.started[0].process.pid])
         load.wait_for_quiet(args.max_background, args.patience)
         load.start()
+        # The database server works for the pages too: it is not background.
+        database_cpu = postgres.cpu_seconds() if postgres else 0.0
         timings = pages_time(port, log, pages, cookie, args.requests)
         worker_pid = [pid for pid in server_pids if pid != server_pids[0]][0]
         pages_cpu(port, log, pages, cookie, args.cpu_requests, worker_pid, timings)
-        background = load.stop()
+        if postgres:
+            database_cpu = postgres.cpu_seconds() - database_cpu
+        background = load.stop(extra_cpu=database_cpu)
         say("timing autosave")
         autosave = autosave_time(port, log, assessment, answer, cookie, args.saves)
         pdf = None
@@ -663,6 +718,8 @@ def main() -> int:
         return 130
     finally:
         children.stop_all()
+        if postgres:
+            postgres.stop()
         if args.keep:
             say(f"kept {folder}")
         else:
