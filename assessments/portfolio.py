@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Membership
@@ -194,6 +194,10 @@ def portfolio_generate(
         started = time.perf_counter()
         _scorecards(assessments, answers)
         seconds["scores"] = time.perf_counter() - started
+        # Last, so that the dates draw nothing the content above depends on.
+        started = time.perf_counter()
+        _answer_dates_spread(assessments, answers, rng)
+        seconds["answer dates"] = time.perf_counter() - started
 
     counts = {
         "vendors": len(vendors),
@@ -404,6 +408,71 @@ def _answers_insert(answers: list[Answer], rng: random.Random) -> None:
             ),
         ]
     AnswerRevision.objects.bulk_create(revisions, batch_size=BATCH)
+
+
+def _answer_dates_spread(
+    assessments: list[Assessment],
+    answers: dict[int, list[Answer]],
+    rng: random.Random,
+) -> None:
+    """Date each answer, its revisions and its assessment's last change after the
+    assessment began, instead of the moment the portfolio was generated."""
+    if not assessments:
+        return
+    now = timezone.now()
+    began_at = {assessment.pk: assessment.created_at for assessment in assessments}
+    saved: dict[int, tuple[datetime.datetime, int]] = {}
+    last_change: dict[int, datetime.datetime] = {}
+    for assessment in assessments:
+        began = assessment.created_at
+        last_change[assessment.pk] = began
+        for answer in answers[assessment.pk]:
+            saved_at = began + (now - began) * rng.random()
+            saved[answer.pk] = (saved_at, assessment.pk)
+            last_change[assessment.pk] = max(last_change[assessment.pk], saved_at)
+
+    revision_dates: dict[int, datetime.datetime] = {}
+    revisions = (
+        AnswerRevision.objects.filter(
+            answer__assessment__workspace_id=assessments[0].workspace_id
+        )
+        .order_by("answer_id", "-pk")
+        .values_list("pk", "answer_id")
+    )
+    # An answer's latest revision is its last save; each earlier one came up to
+    # a few days before the next, never before the assessment began.
+    previous_answer, changed_at = None, now
+    for revision_id, answer_id in revisions:
+        saved_at, assessment_id = saved[answer_id]
+        if answer_id != previous_answer:
+            changed_at = saved_at
+        else:
+            earlier = changed_at - datetime.timedelta(hours=rng.uniform(1, 96))
+            changed_at = max(earlier, began_at[assessment_id])
+        revision_dates[revision_id] = changed_at
+        previous_answer = answer_id
+
+    _dates_write(Answer, "updated_at", {pk: at for pk, (at, _) in saved.items()})
+    _dates_write(AnswerRevision, "changed_at", revision_dates)
+    _dates_write(Assessment, "updated_at", last_change)
+
+
+def _dates_write(model, field_name: str, dates: dict[int, datetime.datetime]) -> None:
+    """Set one date column of many rows, each to its own value.
+
+    The column fills itself on save (auto_now), so bulk_create cannot set it;
+    bulk_update can, but builds an ORM expression per row, some 100 µs each,
+    where one prepared UPDATE run for every row takes a few.
+    """
+    quote = connection.ops.quote_name
+    field = model._meta.get_field(field_name)
+    update = (
+        f"UPDATE {quote(model._meta.db_table)} SET {quote(field.column)} = %s "
+        f"WHERE {quote(model._meta.pk.column)} = %s"
+    )
+    adapt = connection.ops.adapt_datetimefield_value
+    with connection.cursor() as cursor:
+        cursor.executemany(update, [(adapt(at), pk) for pk, at in dates.items()])
 
 
 def _value(question: Question, rng: random.Random) -> Any:

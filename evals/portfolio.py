@@ -184,6 +184,9 @@ def portfolio_runs_create(
         candor = min(1.0, max(0.0, leaning[endpoint.pk] + rng.uniform(-0.1, 0.1)))
         runs.append(run)
         plans.append((run, work, candor, created_at))
+    # Runs are numbered in the order they were started.
+    dates = sorted(created_at for *_, created_at in plans)
+    plans = [(*plan[:3], date) for plan, date in zip(plans, dates, strict=True)]
     Run.objects.bulk_create(runs)
 
     samples: list[Sample] = []

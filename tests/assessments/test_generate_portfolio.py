@@ -9,6 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts.models import Membership
 from assessments.models import Answer, AnswerRevision, Assessment, ScoreCard
@@ -115,6 +116,35 @@ def test_generated_runs_end_in_every_finished_status(candor_v1):
     assert set(unstarted.values_list("status_reason", flat=True)) == {
         "Cancelled before it started."
     }
+
+
+def test_runs_are_numbered_in_the_order_they_were_started(candor_v1):
+    _generate(username="founder", runs=40)
+
+    dates = list(Run.objects.order_by("pk").values_list("created_at", flat=True))
+
+    assert len(set(dates)) == 40
+    assert dates == sorted(dates)
+
+
+def test_answers_and_their_history_are_dated_within_their_assessment(candor_v1):
+    generated_at = timezone.now()
+    _generate(username="founder")
+
+    answers = Answer.objects.select_related("assessment")
+    for answer in answers:
+        assessment = answer.assessment
+        assert assessment.created_at <= answer.updated_at <= assessment.updated_at
+        history = [
+            revision.changed_at
+            for revision in answer.revisions.order_by("pk")  # oldest first
+        ]
+        assert history == sorted(history)
+        assert history[-1] == answer.updated_at
+        assert history[0] >= assessment.created_at
+    # Not all saved while the portfolio was being generated.
+    recent = answers.filter(updated_at__gte=generated_at).count()
+    assert recent < answers.count() / 10
 
 
 def test_the_same_seed_gives_the_same_portfolio(candor_v1):
