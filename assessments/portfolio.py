@@ -420,15 +420,15 @@ def _answer_dates_spread(
     if not assessments:
         return
     now = timezone.now()
-    began_at = {assessment.pk: assessment.created_at for assessment in assessments}
-    saved: dict[int, tuple[datetime.datetime, int]] = {}
+    # Each answer's last save, and when its assessment began.
+    saved: dict[int, tuple[datetime.datetime, datetime.datetime]] = {}
     last_change: dict[int, datetime.datetime] = {}
     for assessment in assessments:
         began = assessment.created_at
         last_change[assessment.pk] = began
         for answer in answers[assessment.pk]:
             saved_at = began + (now - began) * rng.random()
-            saved[answer.pk] = (saved_at, assessment.pk)
+            saved[answer.pk] = (saved_at, began)
             last_change[assessment.pk] = max(last_change[assessment.pk], saved_at)
 
     revision_dates: dict[int, datetime.datetime] = {}
@@ -443,12 +443,12 @@ def _answer_dates_spread(
     # a few days before the next, never before the assessment began.
     previous_answer, changed_at = None, now
     for revision_id, answer_id in revisions:
-        saved_at, assessment_id = saved[answer_id]
+        saved_at, began = saved[answer_id]
         if answer_id != previous_answer:
             changed_at = saved_at
         else:
             earlier = changed_at - datetime.timedelta(hours=rng.uniform(1, 96))
-            changed_at = max(earlier, began_at[assessment_id])
+            changed_at = max(earlier, began)
         revision_dates[revision_id] = changed_at
         previous_answer = answer_id
 

@@ -686,13 +686,12 @@ def main() -> int:
         load = Background([*server_pids, children.started[0].process.pid])
         load.wait_for_quiet(args.max_background, args.patience)
         load.start()
-        # The database server works for the pages too: it is not background.
-        database_cpu = postgres.cpu_seconds() if postgres else 0.0
+        database_cpu_before = postgres.cpu_seconds() if postgres else 0.0
         timings = pages_time(port, log, pages, cookie, args.requests)
         worker_pid = [pid for pid in server_pids if pid != server_pids[0]][0]
         pages_cpu(port, log, pages, cookie, args.cpu_requests, worker_pid, timings)
-        if postgres:
-            database_cpu = postgres.cpu_seconds() - database_cpu
+        # The database server worked for the pages too: it is not background.
+        database_cpu = postgres.cpu_seconds() - database_cpu_before if postgres else 0.0
         background = load.stop(extra_cpu=database_cpu)
         say("timing autosave")
         autosave = autosave_time(port, log, assessment, answer, cookie, args.saves)
